@@ -1,0 +1,1 @@
+"""E-Storefront: seven services and the kit they share."""

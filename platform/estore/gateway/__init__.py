@@ -1,0 +1,1 @@
+"""The GraphQL Federation gateway: compose, plan, execute, subscribe."""
