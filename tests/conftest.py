@@ -9,9 +9,14 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from estore.cluster import Cluster
+from estore.kit.bootstrap import Wiring
 from estore.kit.clock import FakeClock
 
 REAL_REDIS_URL = os.environ.get("ESTORE_TEST_REDIS_URL")
+SPANS = InMemorySpanExporter()
 
 
 @pytest.fixture
@@ -36,3 +41,31 @@ async def redis() -> AsyncIterator[aioredis.Redis]:
         if REAL_REDIS_URL:
             await client.flushdb()
         await client.aclose()
+
+
+# Cheap password hashing: tests measure behaviour, not argon2's cost.
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
+
+
+@pytest.fixture(scope="module")
+def fast_hashing() -> dict[str, int]:
+    return FAST_HASHING
+
+
+@pytest.fixture(scope="module")
+async def cluster() -> AsyncIterator[Cluster]:
+    """The in-process cluster, built once per test module on fresh fakes."""
+    built = Cluster(Wiring(span_exporter=SPANS, batch_spans=False), overrides=FAST_HASHING)
+    await built.start()
+    try:
+        yield built
+    finally:
+        await built.stop()
+
+
+@pytest.fixture
+async def fresh(cluster: Cluster) -> Cluster:
+    """The module's cluster with its stores emptied, for a test that needs a clean world."""
+    await cluster.reset()
+    SPANS.clear()
+    return cluster

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS: dict[str, int] = {
@@ -55,6 +55,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     otel_exporter_otlp_endpoint: str | None = None
+
+    @field_validator("jwt_private_key", mode="before")
+    @classmethod
+    def _unescape_pem(cls, value: object) -> object:
+        # A PEM in one environment line arrives with literal \n separators.
+        return value.replace("\\n", "\n") if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _default_port(self) -> Self:

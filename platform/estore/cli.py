@@ -1,0 +1,100 @@
+"""The `estore` command: serve the whole system, one service, or seed the stores."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+
+import click
+import uvicorn
+
+from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
+from estore.kit.bootstrap import Wiring
+from estore.kit.observability import configure_logging
+from estore.seed import DEMO_USERS, seed
+
+
+@click.group()
+def main() -> None:
+    """E-Storefront: an e-commerce backend and the testbed around it."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--seed/--no-seed", "with_seed", default=True, help="Load the demo data first.")
+def up(host: str, with_seed: bool) -> None:
+    """Serve every service on its port, on in-process fake stores, until Ctrl-C."""
+    configure_logging("WARNING", json=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_up(host, with_seed))
+    click.echo("estore: stopped cleanly")
+
+
+async def _up(host: str, with_seed: bool) -> None:
+    cluster = Cluster(served=True)
+    ready = asyncio.Event()
+    serving = asyncio.create_task(cluster.serve(host, ready))
+    await asyncio.wait([serving, asyncio.create_task(ready.wait())], return_when="FIRST_COMPLETED")
+    if serving.done():
+        serving.result()
+        return
+    if with_seed:
+        click.echo("estore: seeding demo data ...")
+        for line in (await seed(cluster)).lines():
+            click.echo(f"  {line}")
+    _print_banner(cluster, host)
+    await serving
+
+
+def _print_banner(cluster: Cluster, host: str) -> None:
+    click.echo("estore: serving (Ctrl-C to stop)")
+    for name, infra in cluster.infras.items():
+        click.echo(f"  {name:<9} http://{host}:{infra.settings.port}")
+    click.echo("demo accounts (email / password / role):")
+    for user in DEMO_USERS:
+        click.echo(f"  {user.email:<24} {user.password:<18} {user.role}")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(sorted(SERVICES)))
+@click.option("--host", default="0.0.0.0", show_default=True)
+def serve(name: str, host: str) -> None:
+    """Run one service alone, configured only by the environment (the deployed mode)."""
+    configure_logging("INFO", json=True)
+    app, infra = build_service(SERVICES[name], Wiring())
+    uvicorn.run(app, host=host, port=infra.settings.port, log_level="warning")
+
+
+@main.command(name="seed")
+def seed_command() -> None:
+    """Fill the stores named by MONGODB_URI / REDIS_URL with the demo data."""
+    configure_logging("WARNING", json=True)
+    report = asyncio.run(_seed_once())
+    for line in report.lines():
+        click.echo(line)
+
+
+async def _seed_once() -> object:
+    cluster = Cluster()
+    await cluster.start()
+    try:
+        if cluster.infras["auth"].settings.mongodb_uri is None:
+            click.echo("note: MONGODB_URI is unset, so this seeds in-memory fakes that vanish on exit",
+                       err=True)
+        return await seed(cluster)
+    finally:
+        await cluster.stop()
+
+
+@main.command(name="secrets")
+def print_secrets() -> None:
+    """Print fresh secrets for a deployment, as environment lines."""
+    values = cluster_secrets()
+    pem = values["jwt_private_key"].replace("\n", "\\n")
+    click.echo(f'JWT_PRIVATE_KEY="{pem}"')
+    click.echo(f"INTERNAL_SIGNING_KEY={values['internal_signing_key']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

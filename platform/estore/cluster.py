@@ -1,0 +1,152 @@
+"""The one module that knows every service: assembles them in-process or served on their ports."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from estore.kit.bootstrap import Wiring, build_infra, http_transport
+from estore.kit.identity import KeyRing
+from estore.kit.infra import Infra
+from estore.kit.settings import ServiceSettings
+from estore.kit.transport import InProcessTransport
+from estore.services.auth.app import create_app as create_auth_app
+from estore.services.auth.settings import AuthSettings
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    settings: type[ServiceSettings]
+    create_app: Callable[[Infra], FastAPI]
+    dependencies: tuple[str, ...] = ()
+
+
+SERVICES: dict[str, ServiceSpec] = {
+    spec.name: spec
+    for spec in (ServiceSpec("auth", AuthSettings, create_auth_app),)
+}
+
+
+def cluster_secrets() -> dict[str, str]:
+    """Fresh secrets for one embedded cluster: a token signing key and the internal key."""
+    return {
+        "jwt_private_key": KeyRing.generate().signing.private_pem(),
+        "internal_signing_key": secrets.token_urlsafe(32),
+    }
+
+
+def build_service(spec: ServiceSpec, wiring: Wiring, **overrides: Any) -> tuple[FastAPI, Infra]:
+    infra = build_infra(spec.settings.load(**overrides), spec.dependencies, wiring)
+    return spec.create_app(infra), infra
+
+
+class _AppRef:
+    """An ASGI app that forwards to a cluster member looked up at call time.
+
+    Clients are built before every app exists, so they hold this reference, not the app.
+    """
+
+    def __init__(self, cluster: Cluster, name: str) -> None:
+        self._cluster = cluster
+        self._name = name
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._cluster.apps[self._name](scope, receive, send)
+
+
+class Cluster:
+    """The services on one set of stores: in-process (no sockets) or served on their ports."""
+
+    def __init__(
+        self,
+        wiring: Wiring | None = None,
+        *,
+        services: Iterable[str] | None = None,
+        served: bool = False,
+        overrides: Mapping[str, Any] | None = None,
+        ports: Mapping[str, int] | None = None,
+    ) -> None:
+        self.wiring = wiring or Wiring()
+        self.served = served
+        if not served:
+            self.wiring.transport_for = lambda name: InProcessTransport(_AppRef(self, name))
+        else:
+            self.wiring.transport_for = http_transport
+        names = list(services or SERVICES)
+        unknown = set(names) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown services {sorted(unknown)}; known: {sorted(SERVICES)}")
+        ports = dict(ports or {})
+        urls = {f"{name}_service_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        shared = {**cluster_secrets(), **urls, **(overrides or {})}
+        self.apps: dict[str, FastAPI] = {}
+        self.infras: dict[str, Infra] = {}
+        for name in names:
+            own = {"port": ports[name]} if name in ports else {}
+            self.apps[name], self.infras[name] = build_service(
+                SERVICES[name], self.wiring, **shared, **own
+            )
+        self._stack = AsyncExitStack()
+
+    async def start(self) -> None:
+        """Run every app's start-up (indexes, consumers, sweepers), as a server would."""
+        for app in self.apps.values():
+            await self._stack.enter_async_context(app.router.lifespan_context(app))
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        self._stack = AsyncExitStack()
+
+    async def reset(self) -> None:
+        """Empty the fake stores and run start-up again, so each test begins from nothing."""
+        await self.stop()
+        await self.wiring.stores.reset()
+        await self.start()
+
+    def client(self, name: str, **kwargs: Any) -> httpx.AsyncClient:
+        """An HTTP client to one service: in-process, or over loopback when served."""
+        settings = self.infras[name].settings
+        if self.served:
+            return httpx.AsyncClient(base_url=f"http://{settings.host}:{settings.port}", **kwargs)
+        transport = InProcessTransport(self.apps[name])
+        return httpx.AsyncClient(transport=transport, base_url=f"http://{name}", **kwargs)
+
+    async def serve(self, host: str = "127.0.0.1", ready: asyncio.Event | None = None) -> None:
+        """Serve every app on its port until cancelled; lifespans run once, here."""
+        servers = [
+            uvicorn.Server(
+                uvicorn.Config(
+                    app, host=host, port=self.infras[name].settings.port, lifespan="off",
+                    log_level="warning", access_log=False,
+                )
+            )
+            for name, app in self.apps.items()
+        ]
+        await self.start()
+        tasks = [asyncio.create_task(s.serve()) for s in servers]
+        try:
+            while not all(s.started for s in servers):
+                if any(t.done() for t in tasks):
+                    break
+                await asyncio.sleep(0.02)
+            failed = [t for t in tasks if t.done()]
+            if failed:
+                failed[0].result()
+                raise RuntimeError("a service stopped during start-up (is its port taken?)")
+            if ready is not None:
+                ready.set()
+            await asyncio.gather(*tasks)
+        finally:
+            for server in servers:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.stop()

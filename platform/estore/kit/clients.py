@@ -1,0 +1,550 @@
+"""Service clients: one per dependency, with a deadline, retries, a circuit breaker and metrics.
+
+A call goes: build the request (outgoing headers from the providers) -> deadline over the
+whole call -> attempt: breaker admission, faults, transport -> on a retryable failure of an
+idempotent call, back off with seeded jitter on the injected clock and try again while the
+deadline leaves room. 4xx answers are returned to the caller; 5xx answers, timeouts and
+transport errors count against the breaker and surface as `DependencyError`s.
+
+The client calls `transport.handle_async_request` itself rather than going through
+`httpx.AsyncClient`: in-process, the AsyncClient layer (URL merging, cookies, auth, redirects,
+reading the response back) costs more than the hop it wraps (benchmarks/bench_transport.py).
+For the same reason the first attempt runs outside tenacity, whose per-call set-up costs
+about 20 us; only a call that needs a retry enters the tenacity loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from estore.kit.breaker import BreakerOpen, BreakerState, CircuitBreaker, StateChangeHook
+from estore.kit.clock import Clock, SystemClock
+from estore.kit.faults import Faults
+from estore.kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+HeaderProvider = Callable[[], Mapping[str, str]]
+HeaderInput = Mapping[str, str] | Sequence[tuple[str, str]]
+QueryValue = str | int | float | bool | None
+QueryInput = Mapping[str, QueryValue | Sequence[QueryValue]]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+DEFAULT_DEADLINE_SECONDS: float = ServiceSettings.model_fields["request_deadline_seconds"].default
+
+
+class DependencyError(Exception):
+    """A call to `dependency` failed; `status` is the HTTP status when the dependency answered.
+
+    `retryable` says whether trying again later may help; `retry_after` (seconds) is set when
+    the client knows how long to wait (an open circuit); `response` is the failing answer.
+    """
+
+    outcome = "error"
+
+    def __init__(
+        self,
+        dependency: str,
+        reason: str,
+        status: int | None = None,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(f"{dependency}: {reason}")
+        self.dependency = dependency
+        self.reason = reason
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.response = response
+
+
+class DependencyUnavailable(DependencyError):
+    """Not reachable (connection refused, dropped) or answered 502/503/504."""
+
+    outcome = "unavailable"
+
+
+class DependencyTimeout(DependencyError):
+    """No answer in time: the call's deadline or an attempt's timeout ran out."""
+
+    outcome = "timeout"
+
+
+class CircuitOpenError(DependencyUnavailable):
+    """Refused without calling: the dependency's circuit breaker is open."""
+
+    outcome = "circuit_open"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries for idempotent calls: full-jitter exponential backoff within the deadline.
+
+    `attempts` counts the first try. `attempt_timeout` bounds one attempt, so that a hung
+    attempt leaves deadline for another; None lets one attempt use the whole deadline.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.05
+    max_backoff: float = 1.0
+    attempt_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    failure_threshold: int = 5
+    reset_timeout: float = 30.0
+    half_open_max_calls: int = 1
+
+
+class ClientMetrics:
+    """The dependency metrics of one service, registered in that service's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "estore_dependency_requests",
+            "Calls to a dependency by final outcome (after retries).",
+            ["dependency", "outcome"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "estore_dependency_request_seconds",
+            "Duration of calls to a dependency, retries included.",
+            ["dependency"],
+            registry=registry,
+        )
+        self.breaker_state = Gauge(
+            "estore_circuit_breaker_state",
+            "Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open.",
+            ["dependency"],
+            registry=registry,
+        )
+
+    def track(self, breaker: CircuitBreaker) -> None:
+        """Export `breaker`'s state; read at scrape time, so it is never stale."""
+        self.breaker_state.labels(dependency=breaker.name).set_function(breaker.gauge_value)
+
+
+class ServiceClient:
+    """Calls one dependency: `await client.get("/api/v1/products/42")`."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport,
+        *,
+        clock: Clock,
+        breaker: CircuitBreaker | None = None,
+        faults: Faults | None = None,
+        metrics: ClientMetrics | None = None,
+        header_providers: Sequence[HeaderProvider] = (),
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
+        retry: RetryPolicy | None = None,
+        seed: int = 0,
+    ) -> None:
+        base = httpx.URL(base_url)
+        self.name = name
+        self.base_url = str(base).rstrip("/")
+        self.transport = transport
+        self.breaker = breaker or CircuitBreaker(name, clock)
+        self.faults = faults
+        self.deadline = deadline
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._providers = tuple(header_providers)
+        self._base_headers = {"host": base.netloc.decode("ascii"), "accept": "application/json"}
+        self._rng = random.Random(f"{seed}:{name}")
+        # Parsing a URL is the costliest part of building a request; services call the same
+        # few paths over and over, and httpx.URL is immutable, so parsed URLs are shared.
+        self._parse_url = functools.lru_cache(maxsize=2048)(httpx.URL)
+        metrics = metrics or ClientMetrics(CollectorRegistry(auto_describe=True))
+        metrics.track(self.breaker)
+        self._requests = metrics.requests
+        self._observe = metrics.seconds.labels(dependency=name).observe
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", path, **kwargs)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: QueryInput | None = None,
+        headers: HeaderInput | None = None,
+        idempotent: bool | None = None,
+        deadline: float | None = None,
+    ) -> httpx.Response:
+        """Call the dependency; returns its answer when below 500, else raises.
+
+        `idempotent` defaults to the method's nature, or True when the request carries an
+        `Idempotency-Key` header; only idempotent calls are retried. `deadline` (seconds)
+        bounds the whole call, retries and backoff included.
+        """
+        method = method.upper()
+        request = self.build_request(method, path, json=json, params=params, headers=headers)
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers
+        budget = self.deadline if deadline is None else deadline
+        started = self._clock.monotonic()
+        try:
+            response = await self._within_deadline(request, idempotent, budget)
+        except DependencyError as exc:
+            self._record(exc.outcome, started)
+            raise
+        self._record("success" if response.status_code < 400 else "client_error", started)
+        return response
+
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: QueryInput | None = None,
+        headers: HeaderInput | None = None,
+    ) -> httpx.Request:
+        """The request `request()` would send, with every header the providers add."""
+        url = self.base_url + path
+        if params:
+            url += ("&" if "?" in path else "?") + str(httpx.QueryParams(params))
+        body = b"" if json is None else _dump_json(json)
+        pairs = self._header_pairs(method, body, json is not None, headers)
+        # A prepared stream skips httpx's body encoding; Host and Content-Length are set above.
+        return httpx.Request(
+            method, self._parse_url(url), headers=pairs, stream=httpx.ByteStream(body)
+        )
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    def _header_pairs(
+        self, method: str, body: bytes, is_json: bool, extra: HeaderInput | None
+    ) -> list[tuple[str, str]]:
+        merged = dict(self._base_headers)
+        for provider in self._providers:
+            for key, value in provider().items():
+                merged[key.lower()] = value
+        if body or method in _BODY_METHODS:
+            merged["content-length"] = str(len(body))
+        if is_json:
+            merged["content-type"] = "application/json"
+        pairs = list(merged.items())
+        if extra:
+            # The caller's headers win; a list of pairs may repeat a name on purpose.
+            items = extra.items() if isinstance(extra, Mapping) else extra
+            own = [(key.lower(), value) for key, value in items]
+            names = {key for key, _ in own}
+            pairs = [pair for pair in pairs if pair[0] not in names] + own
+        return pairs
+
+    async def _within_deadline(
+        self, request: httpx.Request, idempotent: bool, budget: float
+    ) -> httpx.Response:
+        scope = timeout_scope(self._clock, budget)
+        try:
+            async with scope:
+                return await self._attempts(request, idempotent, budget, scope)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise DependencyTimeout(
+                self.name, f"{request.method} {request.url.path}: no answer within {budget:g}s"
+            ) from None
+
+    async def _attempts(
+        self, request: httpx.Request, idempotent: bool, budget: float, deadline: TimeoutScope
+    ) -> httpx.Response:
+        deadline_at = self._clock.monotonic() + budget
+        try:
+            return await self._attempt(request, deadline)
+        except DependencyError as exc:
+            if not (idempotent and exc.retryable and self.retry.attempts > 1):
+                raise
+            first_failure: DependencyError | None = exc
+        async for attempt in self._retrying(deadline_at):
+            with attempt:
+                if first_failure is not None:
+                    # Replaying the first attempt's failure lets tenacity own every decision
+                    # about the retries: whether, how long to wait, when to stop.
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return await self._attempt(request, deadline)
+        raise AssertionError("tenacity ends by returning or re-raising")
+
+    def _retrying(self, deadline_at: float) -> AsyncRetrying:
+        policy = self.retry
+        return AsyncRetrying(
+            stop=stop_after_attempt(policy.attempts)
+            | _StopBeforeDeadline(self._clock, deadline_at),
+            wait=_FullJitter(policy.backoff, policy.max_backoff, self._rng),
+            retry=retry_if_exception(_is_retryable),
+            sleep=self._clock.sleep,
+            reraise=True,
+        )
+
+    async def _attempt(self, request: httpx.Request, deadline: TimeoutScope) -> httpx.Response:
+        try:
+            ticket = self.breaker.before_call()
+        except BreakerOpen as exc:
+            raise CircuitOpenError(self.name, "circuit open", retry_after=exc.retry_after) from None
+        try:
+            response = await self._send(request)
+        except asyncio.CancelledError:
+            # Our deadline ran out: the dependency did not answer in time, a failure. Any
+            # other cancellation is the caller going away, which says nothing about it.
+            if deadline.expired():
+                self.breaker.on_failure(ticket)
+            else:
+                self.breaker.on_abandon(ticket)
+            raise
+        except httpx.TimeoutException as exc:
+            self.breaker.on_failure(ticket)
+            raise DependencyTimeout(self.name, f"attempt timed out: {exc}", retryable=True) from exc
+        except httpx.TransportError as exc:
+            self.breaker.on_failure(ticket)
+            raise DependencyUnavailable(
+                self.name, f"{type(exc).__name__}: {exc}", retryable=True
+            ) from exc
+        except BaseException:
+            self.breaker.on_abandon(ticket)
+            raise
+        if response.status_code >= 500:
+            self.breaker.on_failure(ticket)
+            raise self._server_error(response)
+        self.breaker.on_success(ticket)
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if self.faults is not None and self.faults.armed(self.name):
+            injected = await self.faults.apply(self.name, request, self._clock)
+            if injected is not None:
+                return injected
+        if self.retry.attempt_timeout is None:
+            return await self._transport_call(request)
+        scope = timeout_scope(self._clock, self.retry.attempt_timeout)
+        try:
+            async with scope:
+                return await self._transport_call(request)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise httpx.ReadTimeout("attempt timeout", request=request) from None
+
+    async def _transport_call(self, request: httpx.Request) -> httpx.Response:
+        response = await self.transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    def _server_error(self, response: httpx.Response) -> DependencyError:
+        status = response.status_code
+        reason = f"{response.request.method} {response.request.url.path} answered {status}"
+        if status in RETRYABLE_STATUSES:
+            return DependencyUnavailable(
+                self.name, reason, status, retryable=True, response=response
+            )
+        return DependencyError(self.name, reason, status, response=response)
+
+    def _record(self, outcome: str, started: float) -> None:
+        self._requests.labels(dependency=self.name, outcome=outcome).inc()
+        self._observe(self._clock.monotonic() - started)
+
+    def __repr__(self) -> str:
+        return f"ServiceClient({self.name!r}, {self.base_url!r})"
+
+
+class ClientRegistry(Mapping[str, ServiceClient]):
+    """One service's clients by dependency name, sharing one `Faults` and one metrics set.
+
+    Built from name -> (base_url, transport); the registry owns the transports. Breaker
+    transitions are logged unless `on_breaker_change` is given.
+    """
+
+    def __init__(
+        self,
+        dependencies: Mapping[str, tuple[str, httpx.AsyncBaseTransport]],
+        *,
+        clock: Clock,
+        registry: CollectorRegistry,
+        faults: Faults | None = None,
+        header_providers: Sequence[HeaderProvider] = (),
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
+        retry: RetryPolicy | None = None,
+        breaker: BreakerPolicy | None = None,
+        on_breaker_change: StateChangeHook | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.faults = faults if faults is not None else Faults(seed=seed)
+        self.metrics = ClientMetrics(registry)
+        policy = breaker or BreakerPolicy()
+        self._clients = {
+            name: ServiceClient(
+                name,
+                base_url,
+                transport,
+                clock=clock,
+                breaker=CircuitBreaker(
+                    name,
+                    clock,
+                    failure_threshold=policy.failure_threshold,
+                    reset_timeout=policy.reset_timeout,
+                    half_open_max_calls=policy.half_open_max_calls,
+                    on_state_change=on_breaker_change or _log_transition,
+                ),
+                faults=self.faults,
+                metrics=self.metrics,
+                header_providers=header_providers,
+                deadline=deadline,
+                retry=retry,
+                seed=seed,
+            )
+            for name, (base_url, transport) in dependencies.items()
+        }
+
+    def __getitem__(self, name: str) -> ServiceClient:
+        return self._clients[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._clients)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    async def aclose(self) -> None:
+        """Close the transports the clients were built on."""
+        for client in self._clients.values():
+            await client.aclose()
+
+
+class TimeoutScope(Protocol):
+    async def __aenter__(self) -> object: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None: ...
+
+    def expired(self) -> bool: ...
+
+
+def timeout_scope(clock: Clock, seconds: float) -> TimeoutScope:
+    """`asyncio.timeout(seconds)` measured on `clock`.
+
+    The event loop's timer runs on the system's monotonic clock, so a SystemClock gets the
+    plain asyncio timeout; any other clock (a FakeClock) gets a watchdog sleeping on it.
+    """
+    if isinstance(clock, SystemClock):
+        return asyncio.timeout(seconds)
+    return _ClockTimeout(clock, seconds)
+
+
+class _ClockTimeout:
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._scope = asyncio.timeout(None)
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> _ClockTimeout:
+        await self._scope.__aenter__()
+        self._watchdog = asyncio.create_task(self._expire())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await self._scope.__aexit__(exc_type, exc, tb)
+
+    def expired(self) -> bool:
+        return self._scope.expired()
+
+    async def _expire(self) -> None:
+        await self._clock.sleep(self._seconds)
+        # Expire now, through asyncio's own machinery, so cancellation is counted and
+        # turned into TimeoutError exactly as for a loop-timed deadline.
+        self._scope.reschedule(asyncio.get_running_loop().time())
+
+
+class _FullJitter(wait_base):
+    """Wait a uniform draw from [0, min(max, initial * 2**(n-1))], from a seeded RNG.
+
+    tenacity's own jittered waits draw from the global `random`, which tests cannot seed
+    per client.
+    """
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random) -> None:
+        self._initial = initial
+        self._maximum = maximum
+        self._rng = rng
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        ceiling = min(self._maximum, self._initial * 2 ** (retry_state.attempt_number - 1))
+        return self._rng.uniform(0.0, ceiling)
+
+
+class _StopBeforeDeadline(stop_base):
+    """Give up when the next backoff would end at or past the deadline: fail now, not later."""
+
+    def __init__(self, clock: Clock, deadline_at: float) -> None:
+        self._clock = clock
+        self._deadline_at = deadline_at
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock.monotonic() + retry_state.upcoming_sleep >= self._deadline_at
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DependencyError) and exc.retryable
+
+
+def _dump_json(value: Any) -> bytes:
+    # The same compact, strict encoding httpx uses for `json=`.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _log_transition(breaker: CircuitBreaker, old: BreakerState, new: BreakerState) -> None:
+    log = logger.warning if new is BreakerState.OPEN else logger.info
+    log("circuit %s: %s -> %s", breaker.name, old.value, new.value)

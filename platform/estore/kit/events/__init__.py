@@ -1,0 +1,19 @@
+"""Durable domain events on Redis Streams (outbox, consumer groups) and live pub/sub notices.
+
+Wiring: the cluster builds one `EventBus(service, redis, db, clock)` per service, the service
+subscribes its handlers, and its app starts the bus on startup and stops it on shutdown.
+"""
+
+from estore.kit.events.bus import EventBus, EventBusStats, Notification
+from estore.kit.events.consumer import Handler, dead_letter_stream
+from estore.kit.events.model import Backoff, Event
+
+__all__ = [
+    "Backoff",
+    "Event",
+    "EventBus",
+    "EventBusStats",
+    "Handler",
+    "Notification",
+    "dead_letter_stream",
+]

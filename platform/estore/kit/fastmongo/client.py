@@ -1,0 +1,136 @@
+"""FastMongoClient: mongomock-motor's async client over indexed stores, for the same motor calls.
+
+Only the classes built here are changed; mongomock itself is not patched, so plain
+AsyncMongoMockClient instances keep scanning exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import mongomock
+from mongomock.filtering import filter_applies
+from mongomock_motor import AsyncMongoMockClient
+
+from .keys import store_key
+from .store import Document, IndexedServerStore
+
+
+class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
+    """A mongomock collection whose reads and writes go through the store's indexes."""
+
+    def _iter_documents(self, filter: Any) -> Iterator[Document]:  # noqa: A002 (mongomock's name)
+        # Every read path (find, find_one, counts, updates, deletes, find_one_and_*, unique
+        # checks) gets its documents here, so narrowing here speeds up all of them.
+        store = self._store
+        if not store.is_empty:
+            candidates = store.narrow(filter)
+            if candidates is not None:
+                return (doc for doc in candidates if filter_applies(filter, doc))
+        return super()._iter_documents(filter)  # type: ignore[no-any-return]
+
+    def _apply_update_document(
+        self, existing_document: Document, spec: Any, document: Any, was_insert: bool
+    ) -> Any:
+        # Updates change the stored document in place, behind the store's back; refile it
+        # even when the update fails halfway, since mongomock keeps a half-applied update.
+        key = store_key(existing_document.get("_id"))
+        try:
+            return super()._apply_update_document(existing_document, spec, document, was_insert)
+        finally:
+            self._store.refile(key)
+
+    def _apply_update_pipeline(
+        self, existing_document: Document, pipeline: Any, session: Any
+    ) -> Any:
+        key = store_key(existing_document.get("_id"))
+        try:
+            return super()._apply_update_pipeline(existing_document, pipeline, session)
+        finally:
+            self._store.refile(key)
+
+    def with_options(self, *args: Any, **kwargs: Any) -> mongomock.Collection:
+        plain = super().with_options(*args, **kwargs)
+        if plain is self:
+            return self
+        # A plain Collection on an indexed store would edit documents without refiling them.
+        return _IndexedCollection(
+            plain.database,
+            plain.name,
+            write_concern=plain.write_concern,
+            read_concern=plain.read_concern,
+            read_preference=plain.read_preference,
+            codec_options=plain.codec_options,
+            _db_store=self._db_store,
+        )
+
+
+class _IndexedDatabase(mongomock.Database):  # type: ignore[misc]
+    """A mongomock database that hands out indexed collections."""
+
+    def get_collection(self, name: str, *args: Any, **kwargs: Any) -> mongomock.Collection:
+        if name not in self._collection_accesses:
+            self._ensure_valid_collection_name(name)
+            self._collection_accesses[name] = _IndexedCollection(
+                self,
+                name,
+                _db_store=self._store,
+                read_preference=self.read_preference,
+                codec_options=self._codec_options,
+            )
+        # mongomock derives the requested options from the cached collection (with_options).
+        return super().get_collection(name, *args, **kwargs)
+
+    def with_options(self, *args: Any, **kwargs: Any) -> mongomock.Database:
+        plain = super().with_options(*args, **kwargs)
+        if plain is self:
+            return self
+        return _IndexedDatabase(
+            plain.client,
+            plain.name,
+            self._store,
+            read_preference=plain.read_preference,
+            codec_options=plain.codec_options,
+            read_concern=plain.read_concern,
+        )
+
+
+class _IndexedMongoClient(mongomock.MongoClient):  # type: ignore[misc]
+    """A mongomock client whose databases are indexed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("_store", IndexedServerStore())
+        super().__init__(*args, **kwargs)
+
+    def get_database(
+        self, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> mongomock.Database:
+        if name is not None and name not in self._database_accesses:
+            self._database_accesses[name] = _IndexedDatabase(
+                self,
+                name,
+                self._store[name],
+                read_preference=self.read_preference,
+                codec_options=self._codec_options,
+            )
+        return super().get_database(name, *args, **kwargs)
+
+
+class FastMongoClient(AsyncMongoMockClient):  # type: ignore[misc]
+    """Drop-in for `mongomock_motor.AsyncMongoMockClient` that answers equality lookups on `_id`
+    and declared indexes without scanning. Arguments are those of AsyncMongoMockClient.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        mock_build_info: Any = None,
+        mock_io_loop: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            mock_build_info=mock_build_info,
+            mock_mongo_client=_IndexedMongoClient(*args, **kwargs),
+            mock_io_loop=mock_io_loop,
+        )

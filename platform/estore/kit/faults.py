@@ -1,0 +1,170 @@
+"""The fault seam: per-dependency latency, error responses, hangs and outages for chaos runs.
+
+`ServiceClient` applies the active faults to every attempt before the transport is called,
+so retries, breakers and deadlines meet an injected fault exactly as they would a real one:
+latency sleeps on the injected clock, an error fault answers with that status, a timeout
+fault hangs until the caller's deadline cancels it, an outage raises `httpx.ConnectError`.
+Whether a fault fires is drawn from one seeded RNG, so a run with the same seed and the same
+call order injects the same faults. What was injected is counted and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from estore.kit.clock import Clock
+
+FaultKind = Literal["latency", "error", "timeout", "outage"]
+
+# Latency runs first and lets the call go on; the others end the attempt. Among those, the
+# harshest wins, so an outage armed alongside an error fault looks like an outage.
+_ORDER: dict[FaultKind, int] = {"latency": 0, "outage": 1, "timeout": 2, "error": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One armed fault. `seconds`/`up_to` are for latency, `status` for error responses."""
+
+    kind: FaultKind
+    rate: float = 1.0
+    seconds: float = 0.0
+    up_to: float | None = None
+    status: int = 503
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    """A fault that fired: for whom, what, when (clock monotonic seconds) and with what value."""
+
+    dependency: str
+    kind: FaultKind
+    at: float
+    detail: float | int | None = None
+
+
+class Faults:
+    """Faults armed per dependency name; one instance is shared by a service's clients."""
+
+    def __init__(self, *, seed: int = 0, history: int = 10_000) -> None:
+        self._rng = random.Random(seed)
+        self._armed: dict[str, list[Fault]] = {}
+        self._counts: Counter[tuple[str, FaultKind]] = Counter()
+        self._history: deque[Injection] = deque(maxlen=history)
+
+    def inject_latency(
+        self, dependency: str, seconds: float, *, up_to: float | None = None, rate: float = 1.0
+    ) -> None:
+        """Delay calls by `seconds`, or by a uniform draw from [seconds, up_to]."""
+        if seconds < 0 or (up_to is not None and up_to < seconds):
+            raise ValueError("latency must be a non-negative range")
+        self._arm(dependency, Fault("latency", _rate(rate), seconds=seconds, up_to=up_to))
+
+    def inject_error(self, dependency: str, status: int = 503, *, rate: float = 1.0) -> None:
+        """Answer calls with `status` instead of reaching the dependency."""
+        if not 400 <= status <= 599:
+            raise ValueError("an injected error status is 4xx or 5xx")
+        self._arm(dependency, Fault("error", _rate(rate), status=status))
+
+    def inject_timeout(self, dependency: str, *, rate: float = 1.0) -> None:
+        """Hang calls until the caller's deadline gives up on them."""
+        self._arm(dependency, Fault("timeout", _rate(rate)))
+
+    def inject_outage(self, dependency: str, *, rate: float = 1.0) -> None:
+        """Refuse connections, as a dependency that is down does."""
+        self._arm(dependency, Fault("outage", _rate(rate)))
+
+    def clear(self, dependency: str | None = None) -> None:
+        """Disarm every fault, or those of one dependency. Counts and history are kept."""
+        if dependency is None:
+            self._armed.clear()
+        else:
+            self._armed.pop(dependency, None)
+
+    def active(self, dependency: str) -> tuple[Fault, ...]:
+        return tuple(self._armed.get(dependency, ()))
+
+    def injected(self, dependency: str | None = None, kind: FaultKind | None = None) -> int:
+        """How many times faults fired, optionally for one dependency and/or kind."""
+        return sum(
+            n
+            for (dep, k), n in self._counts.items()
+            if (dependency is None or dep == dependency) and (kind is None or k == kind)
+        )
+
+    @property
+    def history(self) -> tuple[Injection, ...]:
+        """The most recent injections, oldest first."""
+        return tuple(self._history)
+
+    def armed(self, dependency: str) -> bool:
+        return dependency in self._armed
+
+    async def apply(
+        self, dependency: str, request: httpx.Request, clock: Clock
+    ) -> httpx.Response | None:
+        """Play the faults armed for `dependency` on one attempt, in the caller's time.
+
+        Returns an injected response, raises `httpx.ConnectError` for an outage, hangs for a
+        timeout, or returns None to let the attempt go on to the transport.
+        """
+        for fault in self._armed.get(dependency, ()):
+            if fault.rate < 1.0 and self._rng.random() >= fault.rate:
+                continue
+            if fault.kind == "latency":
+                delay = self._latency(fault)
+                self._record(dependency, fault.kind, clock, delay)
+                await clock.sleep(delay)
+                continue
+            status = fault.status if fault.kind == "error" else None
+            self._record(dependency, fault.kind, clock, status)
+            return await _terminal(fault, request)
+        return None
+
+    def _arm(self, dependency: str, fault: Fault) -> None:
+        faults = [f for f in self._armed.get(dependency, ()) if f.kind != fault.kind]
+        faults.append(fault)
+        self._armed[dependency] = sorted(faults, key=lambda f: _ORDER[f.kind])
+
+    def _latency(self, fault: Fault) -> float:
+        if fault.up_to is None:
+            return fault.seconds
+        return self._rng.uniform(fault.seconds, fault.up_to)
+
+    def _record(
+        self, dependency: str, kind: FaultKind, clock: Clock, detail: float | int | None
+    ) -> None:
+        self._counts[(dependency, kind)] += 1
+        self._history.append(Injection(dependency, kind, clock.monotonic(), detail))
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Counts per dependency and kind, for reports."""
+        out: dict[str, dict[str, int]] = {}
+        for (dep, kind), n in sorted(self._counts.items()):
+            out.setdefault(dep, {})[kind] = n
+        return out
+
+
+async def _terminal(fault: Fault, request: httpx.Request) -> httpx.Response:
+    if fault.kind == "outage":
+        raise httpx.ConnectError("injected outage: connection refused", request=request)
+    if fault.kind == "timeout":
+        # Never resolves: the caller's deadline cancels it, as it would a stuck peer.
+        await asyncio.get_running_loop().create_future()
+    return httpx.Response(
+        fault.status,
+        json={"error": {"code": "INJECTED_FAULT", "message": f"injected {fault.status}"}},
+        headers={"x-estore-fault": "error"},
+        request=request,
+    )
+
+
+def _rate(rate: float) -> float:
+    if not 0.0 < rate <= 1.0:
+        raise ValueError("a fault rate is in (0, 1]")
+    return rate

@@ -1,0 +1,178 @@
+"""Logs, traces and metrics: JSON logs with trace ids, OpenTelemetry spans, Prometheus per app."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event.setdefault("trace_id", format(span_context.trace_id, "032x"))
+        event.setdefault("span_id", format(span_context.span_id, "016x"))
+    return event
+
+
+def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    """Process-wide structlog setup; the service name is bound per request, not here."""
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _add_trace_ids,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def tracer_provider(
+    service: str, exporter: SpanExporter | None = None, *, batch: bool = True
+) -> TracerProvider:
+    """A provider per service, so spans carry the right `service.name` in one process."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if exporter is not None:
+        processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+        provider.add_span_processor(processor)
+    return provider
+
+
+def otlp_exporter(endpoint: str) -> SpanExporter:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
+
+
+def trace_headers() -> dict[str, str]:
+    """W3C traceparent for an outgoing call, from the current span."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@dataclass
+class Telemetry:
+    """One service's metrics registry, tracer and logger."""
+
+    service: str
+    provider: TracerProvider
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.tracer = self.provider.get_tracer(f"estore.{self.service}")
+        self.log = structlog.get_logger().bind(service=self.service)
+        self.requests = Counter(
+            "estore_http_requests_total",
+            "HTTP requests served, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "estore_http_request_seconds",
+            "HTTP request latency, by route template.",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
+
+
+class RouteTemplates:
+    """Full path templates of an app's routes, for metric labels and span names.
+
+    Recent FastAPI keeps included routers unflattened, so a matched route only knows its path
+    relative to its router's prefix; the app factory records the prefix as it includes it.
+    """
+
+    def __init__(self) -> None:
+        self._by_route: dict[int, str] = {}
+
+    def add(self, prefix: str, routes: Any) -> None:
+        for route in routes:
+            path = getattr(route, "path", None)
+            if path is not None:
+                self._by_route[id(route)] = prefix + path
+
+    def of(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:
+            # Unmatched paths fold into one label so scanners cannot blow up cardinality.
+            return "<unmatched>"
+        return self._by_route.get(id(route)) or getattr(route, "path", "<unknown>")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class TelemetryMiddleware:
+    """Pure ASGI middleware: server span from `traceparent`, log context, request metrics."""
+
+    def __init__(self, app: ASGIApp, telemetry: Telemetry, routes: RouteTemplates) -> None:
+        self.app = app
+        self.telemetry = telemetry
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {"traceparent": _header(scope, b"traceparent") or ""}
+        token = otel_context.attach(propagate.extract(carrier))
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        method = scope["method"]
+        span_name = f"{method} {scope['path']}"
+        try:
+            # In-process calls run in the caller's task: bind and restore, never just bind.
+            with (
+                structlog.contextvars.bound_contextvars(service=self.telemetry.service),
+                self.telemetry.tracer.start_as_current_span(
+                    span_name, kind=SpanKind.SERVER
+                ) as span,
+            ):
+                try:
+                    await self.app(scope, receive, send_with_status)
+                finally:
+                    route = self.routes.of(scope)
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                    self.telemetry.requests.labels(method, route, str(status)).inc()
+                    self.telemetry.latency.labels(method, route).observe(
+                        time.perf_counter() - started
+                    )
+        finally:
+            otel_context.detach(token)
