@@ -46,6 +46,7 @@ QueryInput = Mapping[str, QueryValue | Sequence[QueryValue]]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+OUTCOMES = ("success", "client_error", "error", "unavailable", "timeout", "circuit_open")
 DEFAULT_DEADLINE_SECONDS: float = ServiceSettings.model_fields["request_deadline_seconds"].default
 
 
@@ -179,7 +180,12 @@ class ServiceClient:
         self._parse_url = functools.lru_cache(maxsize=2048)(httpx.URL)
         metrics = metrics or ClientMetrics(CollectorRegistry(auto_describe=True))
         metrics.track(self.breaker)
-        self._requests = metrics.requests
+        # Resolving label children costs more than counting; resolve each once. Doing it
+        # up front also shows every outcome, at zero, before the first call.
+        self._outcomes = {
+            outcome: metrics.requests.labels(dependency=name, outcome=outcome)
+            for outcome in OUTCOMES
+        }
         self._observe = metrics.seconds.labels(dependency=name).observe
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -354,22 +360,24 @@ class ServiceClient:
             if injected is not None:
                 return injected
         if self.retry.attempt_timeout is None:
-            return await self._transport_call(request)
+            return await self._exchange(request)
         scope = timeout_scope(self._clock, self.retry.attempt_timeout)
         try:
             async with scope:
-                return await self._transport_call(request)
+                return await self._exchange(request)
         except TimeoutError:
             if not scope.expired():
                 raise
             raise httpx.ReadTimeout("attempt timeout", request=request) from None
 
-    async def _transport_call(self, request: httpx.Request) -> httpx.Response:
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
         response = await self.transport.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
+        if not response.is_closed:
+            # A socket transport streams the body: read it whole and give back the connection.
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         return response
 
     def _server_error(self, response: httpx.Response) -> DependencyError:
@@ -382,7 +390,7 @@ class ServiceClient:
         return DependencyError(self.name, reason, status, response=response)
 
     def _record(self, outcome: str, started: float) -> None:
-        self._requests.labels(dependency=self.name, outcome=outcome).inc()
+        self._outcomes[outcome].inc()
         self._observe(self._clock.monotonic() - started)
 
     def __repr__(self) -> str:

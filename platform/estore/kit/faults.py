@@ -29,13 +29,15 @@ _ORDER: dict[FaultKind, int] = {"latency": 0, "outage": 1, "timeout": 2, "error"
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One armed fault. `seconds`/`up_to` are for latency, `status` for error responses."""
+    """One armed fault. `seconds`/`up_to` are for latency, `status` for error responses;
+    `times` limits how often it fires before it disarms itself (None: until cleared)."""
 
     kind: FaultKind
     rate: float = 1.0
     seconds: float = 0.0
     up_to: float | None = None
     status: int = 503
+    times: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,37 +56,52 @@ class Faults:
     def __init__(self, *, seed: int = 0, history: int = 10_000) -> None:
         self._rng = random.Random(seed)
         self._armed: dict[str, list[Fault]] = {}
+        self._left: dict[tuple[str, FaultKind], int] = {}
         self._counts: Counter[tuple[str, FaultKind]] = Counter()
         self._history: deque[Injection] = deque(maxlen=history)
 
     def inject_latency(
-        self, dependency: str, seconds: float, *, up_to: float | None = None, rate: float = 1.0
+        self,
+        dependency: str,
+        seconds: float,
+        *,
+        up_to: float | None = None,
+        rate: float = 1.0,
+        times: int | None = None,
     ) -> None:
         """Delay calls by `seconds`, or by a uniform draw from [seconds, up_to]."""
         if seconds < 0 or (up_to is not None and up_to < seconds):
             raise ValueError("latency must be a non-negative range")
-        self._arm(dependency, Fault("latency", _rate(rate), seconds=seconds, up_to=up_to))
+        self._arm(dependency, Fault("latency", rate, seconds=seconds, up_to=up_to, times=times))
 
-    def inject_error(self, dependency: str, status: int = 503, *, rate: float = 1.0) -> None:
+    def inject_error(
+        self, dependency: str, status: int = 503, *, rate: float = 1.0, times: int | None = None
+    ) -> None:
         """Answer calls with `status` instead of reaching the dependency."""
         if not 400 <= status <= 599:
             raise ValueError("an injected error status is 4xx or 5xx")
-        self._arm(dependency, Fault("error", _rate(rate), status=status))
+        self._arm(dependency, Fault("error", rate, status=status, times=times))
 
-    def inject_timeout(self, dependency: str, *, rate: float = 1.0) -> None:
+    def inject_timeout(
+        self, dependency: str, *, rate: float = 1.0, times: int | None = None
+    ) -> None:
         """Hang calls until the caller's deadline gives up on them."""
-        self._arm(dependency, Fault("timeout", _rate(rate)))
+        self._arm(dependency, Fault("timeout", rate, times=times))
 
-    def inject_outage(self, dependency: str, *, rate: float = 1.0) -> None:
+    def inject_outage(
+        self, dependency: str, *, rate: float = 1.0, times: int | None = None
+    ) -> None:
         """Refuse connections, as a dependency that is down does."""
-        self._arm(dependency, Fault("outage", _rate(rate)))
+        self._arm(dependency, Fault("outage", rate, times=times))
 
     def clear(self, dependency: str | None = None) -> None:
         """Disarm every fault, or those of one dependency. Counts and history are kept."""
-        if dependency is None:
-            self._armed.clear()
-        else:
-            self._armed.pop(dependency, None)
+        for dep in list(self._armed) if dependency is None else [dependency]:
+            for fault in self._armed.pop(dep, ()):
+                self._left.pop((dep, fault.kind), None)
+
+    def armed(self, dependency: str) -> bool:
+        return dependency in self._armed
 
     def active(self, dependency: str) -> tuple[Fault, ...]:
         return tuple(self._armed.get(dependency, ()))
@@ -102,8 +119,12 @@ class Faults:
         """The most recent injections, oldest first."""
         return tuple(self._history)
 
-    def armed(self, dependency: str) -> bool:
-        return dependency in self._armed
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Counts per dependency and kind, for reports."""
+        out: dict[str, dict[str, int]] = {}
+        for (dep, kind), n in sorted(self._counts.items()):
+            out.setdefault(dep, {})[kind] = n
+        return out
 
     async def apply(
         self, dependency: str, request: httpx.Request, clock: Clock
@@ -113,41 +134,53 @@ class Faults:
         Returns an injected response, raises `httpx.ConnectError` for an outage, hangs for a
         timeout, or returns None to let the attempt go on to the transport.
         """
-        for fault in self._armed.get(dependency, ()):
+        for fault in self.active(dependency):
             if fault.rate < 1.0 and self._rng.random() >= fault.rate:
                 continue
             if fault.kind == "latency":
                 delay = self._latency(fault)
-                self._record(dependency, fault.kind, clock, delay)
+                self._fired(dependency, fault, clock, delay)
                 await clock.sleep(delay)
                 continue
-            status = fault.status if fault.kind == "error" else None
-            self._record(dependency, fault.kind, clock, status)
+            self._fired(dependency, fault, clock, fault.status if fault.kind == "error" else None)
             return await _terminal(fault, request)
         return None
 
     def _arm(self, dependency: str, fault: Fault) -> None:
+        if not 0.0 < fault.rate <= 1.0:
+            raise ValueError("a fault rate is in (0, 1]")
+        if fault.times is not None and fault.times < 1:
+            raise ValueError("a fault fires at least once")
         faults = [f for f in self._armed.get(dependency, ()) if f.kind != fault.kind]
         faults.append(fault)
         self._armed[dependency] = sorted(faults, key=lambda f: _ORDER[f.kind])
+        self._left.pop((dependency, fault.kind), None)
+        if fault.times is not None:
+            self._left[(dependency, fault.kind)] = fault.times
+
+    def _disarm(self, dependency: str, kind: FaultKind) -> None:
+        remaining = [f for f in self._armed.get(dependency, ()) if f.kind != kind]
+        if remaining:
+            self._armed[dependency] = remaining
+        else:
+            self._armed.pop(dependency, None)
 
     def _latency(self, fault: Fault) -> float:
         if fault.up_to is None:
             return fault.seconds
         return self._rng.uniform(fault.seconds, fault.up_to)
 
-    def _record(
-        self, dependency: str, kind: FaultKind, clock: Clock, detail: float | int | None
+    def _fired(
+        self, dependency: str, fault: Fault, clock: Clock, detail: float | int | None
     ) -> None:
-        self._counts[(dependency, kind)] += 1
-        self._history.append(Injection(dependency, kind, clock.monotonic(), detail))
-
-    def summary(self) -> dict[str, dict[str, int]]:
-        """Counts per dependency and kind, for reports."""
-        out: dict[str, dict[str, int]] = {}
-        for (dep, kind), n in sorted(self._counts.items()):
-            out.setdefault(dep, {})[kind] = n
-        return out
+        key = (dependency, fault.kind)
+        self._counts[key] += 1
+        self._history.append(Injection(dependency, fault.kind, clock.monotonic(), detail))
+        if key in self._left:
+            self._left[key] -= 1
+            if self._left[key] == 0:
+                del self._left[key]
+                self._disarm(dependency, fault.kind)
 
 
 async def _terminal(fault: Fault, request: httpx.Request) -> httpx.Response:
@@ -162,9 +195,3 @@ async def _terminal(fault: Fault, request: httpx.Request) -> httpx.Response:
         headers={"x-estore-fault": "error"},
         request=request,
     )
-
-
-def _rate(rate: float) -> float:
-    if not 0.0 < rate <= 1.0:
-        raise ValueError("a fault rate is in (0, 1]")
-    return rate

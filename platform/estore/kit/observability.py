@@ -42,7 +42,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Resolve stderr per logger, so a replaced stream (tests, daemons) is honoured.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
         cache_logger_on_first_use=False,
     )
 
@@ -81,7 +82,8 @@ class Telemetry:
 
     def __post_init__(self) -> None:
         self.tracer = self.provider.get_tracer(f"estore.{self.service}")
-        self.log = structlog.get_logger().bind(service=self.service)
+        # Lazy: logging may be configured after the services are built.
+        self.log = structlog.get_logger(service=self.service)
         self.requests = Counter(
             "estore_http_requests_total",
             "HTTP requests served, by route template and status.",

@@ -191,4 +191,5 @@ def _loaded_response(exchange: _Exchange, request: httpx.Request) -> httpx.Respo
         # encoded bodies (gzip middleware) still go through `aread` and its decoders.
         response._content = body
         response.is_stream_consumed = True
+        response.is_closed = True
     return response

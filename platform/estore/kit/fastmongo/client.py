@@ -39,7 +39,7 @@ class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
         try:
             return super()._apply_update_document(existing_document, spec, document, was_insert)
         finally:
-            self._store.refile(key)
+            pass
 
     def _apply_update_pipeline(
         self, existing_document: Document, pipeline: Any, session: Any

@@ -8,6 +8,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -30,6 +31,7 @@ from estore.services.auth.repository import AuthRepository
 from estore.services.auth.settings import AuthSettings
 
 BAD_CREDENTIALS = "email or password is wrong"
+log = structlog.get_logger()
 
 
 def _hash_secret(secret: str) -> str:
@@ -96,6 +98,7 @@ class AuthService:
         user = await self._repo.user_by_email_key(account)
         matches = await self._password_matches(user, credentials.password)
         if user is None or not matches:
+            log.info("auth.login_failed", known_account=user is not None)
             await self._count_failure(account)
             raise Unauthorized(BAD_CREDENTIALS)
         await self._limiter.clear(f"account:{account}", self._account_limit)
@@ -109,6 +112,7 @@ class AuthService:
             raise Unauthorized("refresh token is not valid")
         if presented in session.retired_hashes:
             # A rotated-away token came back: it was stolen or replayed. End the whole session.
+            log.warning("auth.refresh_reuse", session_id=session.id, user_id=session.user_id)
             await self._repo.revoke(session.id, self._clock.now(), "refresh token reused")
             raise Unauthorized("refresh token was already used; the session is revoked")
         self._require_live(session, presented)

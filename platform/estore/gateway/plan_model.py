@@ -1,0 +1,69 @@
+"""Query plan data: fetches, what they depend on, and how to build their representations.
+
+A plan is immutable once built and shared by every request with the same operation text,
+operation name and @skip/@include conditions; each fetch carries its final subgraph operation
+text so that subgraphs see the same document every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from estore.gateway.selection import FieldSel, Selection
+
+Path = tuple[str, ...]
+LIST = "@"  # a path step meaning "every element of the list here"
+
+
+@dataclass
+class RepField:
+    """One field of an entity representation, read from the merged response objects."""
+
+    name: str
+    source: FieldSel
+    children: tuple[RepField, ...] | None = None
+
+    @property
+    def response_key(self) -> str:
+        return self.source.response_key
+
+
+@dataclass
+class Fetch:
+    id: int
+    subgraph: str
+    path: Path
+    entity: bool
+    selection: Selection = field(default_factory=Selection)
+    depends_on: set[int] = field(default_factory=set)
+    representations: dict[str, dict[str, RepField]] = field(default_factory=dict)
+    query: str = ""
+    variables: tuple[str, ...] = ()
+    representations_variable: str = "representations"
+
+    def add_representation(self, type_name: str, fields: list[RepField]) -> None:
+        known = self.representations.setdefault(type_name, {})
+        for rep in fields:
+            known.setdefault(rep.name, rep)
+
+    def owned_keys(self, type_name: str | None = None) -> tuple[str, ...]:
+        """Response keys this fetch fills on each object it touches (nulled if it fails)."""
+        selection = self.selection.fragments.get(type_name, Selection()) if type_name else self.selection
+        return tuple(selection.fields)
+
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset(self.representations)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    operation_type: str
+    fetches: tuple[Fetch, ...]
+
+    def describe(self) -> list[str]:
+        """One line per fetch: handy in tests and logs."""
+        return [
+            f"{f.id} {f.subgraph} {'/'.join(f.path) or '<root>'} after {sorted(f.depends_on)}"
+            for f in self.fetches
+        ]
