@@ -12,7 +12,7 @@ import uvicorn
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.observability import configure_logging
-from estore.seed import DEMO_USERS, seed
+from estore.seed import DEMO_USERS, SeedReport, seed
 
 
 @click.group()
@@ -75,13 +75,15 @@ def seed_command() -> None:
         click.echo(line)
 
 
-async def _seed_once() -> object:
+async def _seed_once() -> SeedReport:
     cluster = Cluster()
     await cluster.start()
     try:
         if cluster.infras["auth"].settings.mongodb_uri is None:
-            click.echo("note: MONGODB_URI is unset, so this seeds in-memory fakes that vanish on exit",
-                       err=True)
+            click.echo(
+                "note: MONGODB_URI is unset, so this seeds in-memory fakes that vanish on exit",
+                err=True,
+            )
         return await seed(cluster)
     finally:
         await cluster.stop()

@@ -31,8 +31,7 @@ class ServiceSpec:
 
 
 SERVICES: dict[str, ServiceSpec] = {
-    spec.name: spec
-    for spec in (ServiceSpec("auth", AuthSettings, create_auth_app),)
+    spec.name: spec for spec in (ServiceSpec("auth", AuthSettings, create_auth_app),)
 }
 
 
@@ -125,8 +124,12 @@ class Cluster:
         servers = [
             uvicorn.Server(
                 uvicorn.Config(
-                    app, host=host, port=self.infras[name].settings.port, lifespan="off",
-                    log_level="warning", access_log=False,
+                    app,
+                    host=host,
+                    port=self.infras[name].settings.port,
+                    lifespan="off",
+                    log_level="warning",
+                    access_log=False,
                 )
             )
             for name, app in self.apps.items()

@@ -1,4 +1,4 @@
-"""Wires one service's infrastructure from its settings: stores, clients, identity, bus, telemetry."""
+"""Wires a service's infrastructure from settings: stores, clients, identity, bus, telemetry."""
 
 from __future__ import annotations
 

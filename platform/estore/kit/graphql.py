@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 import structlog
@@ -58,7 +58,9 @@ class SubgraphSchema(strawberry.federation.Schema):
 
 
 def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[SubgraphContext, None]:
-    async def context(caller: Caller | None = Depends(current_caller)) -> SubgraphContext:
+    async def context(
+        caller: Annotated[Caller | None, Depends(current_caller)],
+    ) -> SubgraphContext:
         return SubgraphContext(caller, service)
 
     getter: Callable[..., Awaitable[SubgraphContext]] = context

@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid:
         event.setdefault("trace_id", format(span_context.trace_id, "032x"))
@@ -120,7 +121,8 @@ class RouteTemplates:
         if route is None:
             # Unmatched paths fold into one label so scanners cannot blow up cardinality.
             return "<unmatched>"
-        return self._by_route.get(id(route)) or getattr(route, "path", "<unknown>")
+        template = self._by_route.get(id(route)) or getattr(route, "path", None)
+        return str(template or "<unknown>")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -115,7 +115,9 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_session(
 
 async def test_logout_ends_the_session(auth: httpx.AsyncClient) -> None:
     token = (await register(auth))["refresh_token"]
-    assert (await auth.post("/api/v1/auth/logout", json={"refresh_token": token})).status_code == 204
+    assert (
+        await auth.post("/api/v1/auth/logout", json={"refresh_token": token})
+    ).status_code == 204
     refreshed = await auth.post("/api/v1/auth/refresh", json={"refresh_token": token})
     assert refreshed.status_code == 401
 
@@ -195,7 +197,9 @@ async def test_graphql_bad_input_says_what_is_wrong(auth: httpx.AsyncClient) -> 
 
 async def test_user_entities_hide_email_from_other_callers(auth: httpx.AsyncClient) -> None:
     alice = await register(auth)
-    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name email } } }"""
+    query = """query($r: [_Any!]!) {
+      _entities(representations: $r) { ... on User { id name email } }
+    }"""
     reps = {"r": [{"__typename": "User", "id": alice["user"]["id"]}]}
     anonymous = await graphql(auth, query, reps)
     assert anonymous["data"]["_entities"] == [
@@ -212,4 +216,7 @@ async def test_health_ready_and_metrics(auth: httpx.AsyncClient) -> None:
     assert ready.json()["checks"]["mongo"] == "up"
     await auth.get("/api/v1/users/nobody")
     metrics = (await auth.get("/metrics")).text
-    assert 'estore_http_requests_total{method="GET",route="/api/v1/users/{user_id}",status="401"}' in metrics
+    assert (
+        'estore_http_requests_total{method="GET",route="/api/v1/users/{user_id}",status="401"}'
+        in metrics
+    )

@@ -23,8 +23,12 @@ from estore.services.auth.settings import AuthSettings
 pytestmark = pytest.mark.redis
 
 SETTINGS = AuthSettings(
-    argon2_time_cost=1, argon2_memory_kib=1024, login_attempts_per_account=3,
-    login_account_window_seconds=60, jwt_access_ttl_seconds=300, jwt_refresh_ttl_seconds=3600,
+    argon2_time_cost=1,
+    argon2_memory_kib=1024,
+    login_attempts_per_account=3,
+    login_account_window_seconds=60,
+    jwt_access_ttl_seconds=300,
+    jwt_refresh_ttl_seconds=3600,
 )
 ALICE = Registration(email="alice@example.com", password="long enough 1", name="Alice")
 
@@ -35,7 +39,9 @@ async def bus(redis: aioredis.Redis, clock: FakeClock) -> EventBus:
 
 
 @pytest.fixture
-async def auth(redis: aioredis.Redis, clock: FakeClock, bus: EventBus) -> AsyncIterator[AuthService]:
+async def auth(
+    redis: aioredis.Redis, clock: FakeClock, bus: EventBus
+) -> AsyncIterator[AuthService]:
     repo = AuthRepository(AsyncMongoMockClient(tz_aware=True)["auth_db"])
     await repo.ensure_indexes()
     issuer = TokenIssuer(KeyRing.generate(), "estore-auth", "estore", clock, 300)
@@ -115,7 +121,5 @@ async def test_registration_publishes_user_registered(
 
 async def test_two_racing_refreshes_of_one_token_yield_one_winner(auth: AuthService) -> None:
     token = (await auth.register(ALICE)).refresh_token
-    results = await asyncio.gather(
-        auth.refresh(token), auth.refresh(token), return_exceptions=True
-    )
+    results = await asyncio.gather(auth.refresh(token), auth.refresh(token), return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 1

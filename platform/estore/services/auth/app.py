@@ -29,8 +29,12 @@ def create_app(infra: Infra) -> FastAPI:
         access_ttl=settings.jwt_access_ttl_seconds,
     )
     service = AuthService(
-        repo, issuer, RateLimiter(infra.redis, infra.clock, "auth:login"), infra.bus,
-        infra.clock, settings,
+        repo,
+        issuer,
+        RateLimiter(infra.redis, infra.clock, "auth:login"),
+        infra.bus,
+        infra.clock,
+        settings,
     )
     return create_service_app(
         infra,

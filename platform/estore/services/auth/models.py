@@ -88,7 +88,10 @@ class PublicUser(BaseModel):
     @classmethod
     def of(cls, user: User) -> PublicUser:
         return cls(
-            id=user.id, email=user.email, name=user.name, roles=user.roles,
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            roles=user.roles,
             created_at=user.created_at,
         )
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from estore.kit.deps import client_address, service_of
 from estore.kit.errors import Forbidden
-from estore.kit.identity import Caller, Role, require_caller
+from estore.kit.identity import Caller, require_caller
 from estore.services.auth.models import (
     STAFF,
     Credentials,
@@ -25,7 +25,9 @@ CurrentCaller = Annotated[Caller, Depends(require_caller)]
 router = APIRouter(tags=["auth"])
 well_known = APIRouter(tags=["auth"])
 
-UNAUTHORIZED = {401: {"description": "Credentials or token not valid"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Credentials or token not valid"}
+}
 
 
 @router.post("/auth/register", status_code=201, responses={409: {"description": "Email taken"}})

@@ -41,8 +41,11 @@ class User:
     @classmethod
     def of(cls, user: PublicUser) -> User:
         return cls(
-            id=strawberry.ID(user.id), name=user.name, roles=list(user.roles),
-            created_at=user.created_at, _email=user.email,
+            id=strawberry.ID(user.id),
+            name=user.name,
+            roles=list(user.roles),
+            created_at=user.created_at,
+            _email=user.email,
         )
 
     @classmethod
@@ -61,8 +64,11 @@ class AuthPayload:
     @classmethod
     def of(cls, pair: TokenPair) -> AuthPayload:
         return cls(
-            access_token=pair.access_token, refresh_token=pair.refresh_token,
-            token_type=pair.token_type, expires_in=pair.expires_in, user=User.of(pair.user),
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type=pair.token_type,
+            expires_in=pair.expires_in,
+            user=User.of(pair.user),
         )
 
 

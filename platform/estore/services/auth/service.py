@@ -84,9 +84,14 @@ class AuthService:
         now = self._clock.now()
         password_hash = await asyncio.to_thread(self._hasher.hash, form.password)
         user = User(
-            _id=uuid.uuid4().hex, email=form.email, email_key=email_key(form.email),
-            name=form.name, password_hash=password_hash, roles=roles or [Role.CUSTOMER],
-            created_at=now, updated_at=now,
+            _id=uuid.uuid4().hex,
+            email=form.email,
+            email_key=email_key(form.email),
+            name=form.name,
+            password_hash=password_hash,
+            roles=roles or [Role.CUSTOMER],
+            created_at=now,
+            updated_at=now,
         )
         await self._repo.add_user(user)
         await self._bus.publish(USER_REGISTERED, user_registered(user))
@@ -174,7 +179,9 @@ class AuthService:
         now = self._clock.now()
         secret = secrets.token_urlsafe(32)
         session = Session(
-            _id=uuid.uuid4().hex, user_id=user.id, refresh_hash=_hash_secret(secret),
+            _id=uuid.uuid4().hex,
+            user_id=user.id,
+            refresh_hash=_hash_secret(secret),
             created_at=now,
             expires_at=now + timedelta(seconds=self._settings.jwt_refresh_ttl_seconds),
         )

@@ -1,0 +1,336 @@
+"""Query planner: a validated client operation in, fetches per subgraph with dependencies out.
+
+Root fields go to the subgraph that resolves them (queries grouped, mutations kept in order).
+A field the current subgraph cannot resolve becomes part of an `_entities` fetch on a subgraph
+that can, keyed by a @key the current one can provide; @requires inputs are fetched first;
+@provides and @shareable keep fields in the current subgraph when it can answer them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    ListType,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    get_nullable_type,
+    is_leaf_type,
+    is_list_type,
+    is_object_type,
+    print_ast,
+)
+
+from estore.gateway.collect import collect_fields
+from estore.gateway.errors import PlanningError
+from estore.gateway.plan_model import LIST, Fetch, Path, QueryPlan, RepField
+from estore.gateway.selection import KeySpace, Selection, signature
+from estore.gateway.supergraph import EntityKey, FieldRoute, Supergraph, parse_field_set
+
+Provided = dict[str, Any]  # field name -> Provided for its sub-fields ({} for a leaf)
+
+
+def build_plan(
+    supergraph: Supergraph,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> QueryPlan:
+    """Plan one operation; `variables` only decide @skip/@include."""
+    return _Planner(supergraph, operation, fragments, variables).plan()
+
+
+def _list_depth(field_type: Any) -> int:
+    depth, current = 0, get_nullable_type(field_type)
+    while is_list_type(current):
+        depth += 1
+        assert isinstance(current, ListType)
+        current = get_nullable_type(current.of_type)
+    return depth
+
+
+def _provided_tree(selection: SelectionSetNode) -> Provided:
+    tree: Provided = {}
+    for node in selection.selections:
+        if isinstance(node, FieldNode):
+            tree[node.name.value] = _provided_tree(node.selection_set) if node.selection_set else {}
+    return tree
+
+
+class _Planner:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.sg = supergraph
+        self.api = supergraph.api_schema
+        self.operation = operation
+        self.fragments = fragments
+        self.variables = variables
+        self.fetches: list[Fetch] = []
+        self.keys = KeySpace()
+        self.kind = operation.operation.value
+
+    def plan(self) -> QueryPlan:
+        root = self.api.get_root_type(self.operation.operation)
+        if root is None:
+            raise PlanningError(f"The schema has no {self.kind} type")
+        fields = self._collect(root, [self.operation.selection_set])
+        for key, nodes in fields.items():
+            name = nodes[0].name.value
+            if name.startswith("__"):
+                continue  # introspection and __typename are answered by the gateway itself
+            route = self.sg.route(root.name, name)
+            if route is None or not route.resolvers:
+                raise PlanningError(f"No subgraph resolves '{root.name}.{name}'")
+            fetch = self._root_fetch(route)
+            self._add_field(fetch, fetch.selection, root, key, nodes, (), None)
+        for fetch in self.fetches:
+            self._render(fetch)
+        return QueryPlan(operation_type=self.kind, fetches=tuple(self.fetches))
+
+    def _collect(self, object_type: GraphQLObjectType, sets: list[SelectionSetNode]) -> dict:
+        return collect_fields(self.api, object_type, sets, self.fragments, self.variables)
+
+    def _new_fetch(self, subgraph: str, path: Path, entity: bool, deps: set[int]) -> Fetch:
+        fetch = Fetch(len(self.fetches), subgraph, path, entity, depends_on=set(deps))
+        self.fetches.append(fetch)
+        return fetch
+
+    def _root_fetch(self, route: FieldRoute) -> Fetch:
+        roots = [f for f in self.fetches if not f.entity]
+        if self.kind == "mutation":
+            # Mutations run in document order: only the latest root fetch may take more fields.
+            if roots and roots[-1].subgraph in route.resolvers and roots[-1] is self.fetches[-1]:
+                return roots[-1]
+            return self._new_fetch(route.resolvers[0], (), False, {f.id for f in self.fetches})
+        for fetch in roots:
+            if fetch.subgraph in route.resolvers:
+                return fetch
+        return self._new_fetch(route.resolvers[0], (), False, set())
+
+    def _add_field(
+        self,
+        fetch: Fetch,
+        sel: Selection,
+        parent: GraphQLObjectType,
+        key: str,
+        nodes: list[FieldNode],
+        path: Path,
+        provided: Provided | None,
+    ) -> None:
+        name = nodes[0].name.value
+        if name == "__typename":
+            sel.add_typename()
+            return
+        field_def: GraphQLField = parent.fields[name]
+        named = get_named_type(field_def.type)
+        composite = not is_leaf_type(named)
+        field_sel = sel.add(key, name, tuple(nodes[0].arguments or ()), composite)
+        if not composite or field_sel.selection is None:
+            return
+        child_path = (*path, key, *([LIST] * _list_depth(field_def.type)))
+        child_provided = self._provided(fetch.subgraph, parent.name, name, provided)
+        subs = [n.selection_set for n in nodes if n.selection_set]
+        self._plan_composite(fetch, field_sel.selection, named, subs, child_path, child_provided)
+
+    def _provided(
+        self, subgraph: str, parent: str, name: str, provided: Provided | None
+    ) -> Provided | None:
+        tree = provided.get(name) if provided is not None else None
+        route = self.sg.route(parent, name)
+        if route is not None and subgraph in route.provides:
+            extra = _provided_tree(parse_field_set(route.provides[subgraph]))
+            tree = {**(tree or {}), **extra}
+        return tree
+
+    def _plan_composite(
+        self,
+        fetch: Fetch,
+        sel: Selection,
+        named: GraphQLNamedType,
+        subs: list[SelectionSetNode],
+        path: Path,
+        provided: Provided | None,
+    ) -> None:
+        if is_object_type(named):
+            assert isinstance(named, GraphQLObjectType)
+            self._plan_level(fetch, sel, named, subs, path, provided)
+            return
+        # Abstract: the runtime type decides which fields apply, so ask for it and split by type.
+        sel.add_typename()
+        returned = self.sg.possible_types(fetch.subgraph, named.name)
+        for concrete in self.api.get_possible_types(named):  # type: ignore[arg-type]
+            if concrete.name in returned:
+                fragment = sel.fragment(concrete.name)
+                self._plan_level(fetch, fragment, concrete, subs, path, provided)
+
+    def _plan_level(
+        self,
+        fetch: Fetch,
+        sel: Selection,
+        object_type: GraphQLObjectType,
+        subs: list[SelectionSetNode],
+        path: Path,
+        provided: Provided | None,
+    ) -> None:
+        fields = self._collect(object_type, subs)
+        for key, nodes in fields.items():
+            arguments = tuple(nodes[0].arguments or ())
+            self.keys.claim(path, object_type.name, key, signature(nodes[0].name.value, arguments))
+        remote = []
+        for key, nodes in fields.items():
+            if self._local(fetch.subgraph, object_type.name, nodes[0].name.value, provided):
+                self._add_field(fetch, sel, object_type, key, nodes, path, provided)
+            else:
+                remote.append((key, nodes))
+        for key, nodes in remote:
+            entity, fragment = self._hop(fetch, sel, object_type.name, nodes[0].name.value, path)
+            self._add_field(entity, fragment, object_type, key, nodes, path, None)
+
+    def _local(self, subgraph: str, type_name: str, name: str, provided: Provided | None) -> bool:
+        if self.sg.resolves(subgraph, type_name, name):
+            return True
+        return provided is not None and name in provided and self.sg.defines(subgraph, type_name, name)
+
+    def _hop(
+        self, fetch: Fetch, sel: Selection, type_name: str, name: str, path: Path
+    ) -> tuple[Fetch, Selection]:
+        """Route `type_name.name` to another subgraph through `_entities`; return where to add it."""
+        route = self.sg.route(type_name, name)
+        if route is None or not route.resolvers:
+            raise PlanningError(f"No subgraph resolves '{type_name}.{name}'")
+        target, key = self._choose_target(fetch.subgraph, type_name, route, path)
+        sel.add_typename()
+        deps = {fetch.id}
+        reps = self._internal(fetch, sel, type_name, key.selection, path, deps)
+        if target in route.requires:
+            required = parse_field_set(route.requires[target])
+            reps += self._internal(fetch, sel, type_name, required, path, deps)
+        entity = self._entity_fetch(target, path, deps)
+        entity.add_representation(type_name, reps)
+        return entity, entity.selection.fragment(type_name)
+
+    def _choose_target(
+        self, source: str, type_name: str, route: FieldRoute, path: Path
+    ) -> tuple[str, EntityKey]:
+        already = {f.subgraph for f in self.fetches if f.entity and f.path == path}
+        candidates = sorted(route.resolvers, key=lambda s: (s not in already, s))
+        for target in candidates:
+            for key in self.sg.resolvable_keys(target, type_name):
+                if self.sg.can_provide(source, type_name, key.selection):
+                    return target, key
+        for target in candidates:
+            for key in self.sg.resolvable_keys(target, type_name):
+                if all(self._reachable(source, type_name, n, {source}) for n in _names(key)):
+                    return target, key
+        raise PlanningError(
+            f"Cannot reach '{type_name}.{route.name}' from subgraph '{source}': no resolvable "
+            f"@key on '{type_name}' in {', '.join(route.resolvers)} can be provided"
+        )
+
+    def _reachable(self, source: str, type_name: str, name: str, seen: set[str]) -> bool:
+        if self.sg.resolves(source, type_name, name):
+            return True
+        route = self.sg.route(type_name, name)
+        for target in route.resolvers if route else ():
+            if target in seen:
+                continue
+            for key in self.sg.resolvable_keys(target, type_name):
+                if all(self._reachable(source, type_name, n, seen | {target}) for n in _names(key)):
+                    return True
+        return False
+
+    def _internal(
+        self, fetch: Fetch, sel: Selection, type_name: str, field_set: SelectionSetNode,
+        path: Path, deps: set[int],
+    ) -> list[RepField]:  # fmt: skip
+        """Fetch a key or @requires field set for the gateway's own use; return how to read it."""
+        reps = []
+        for node in field_set.selections:
+            assert isinstance(node, FieldNode)
+            name = node.name.value
+            owner, owner_sel = fetch, sel
+            if not self._local(fetch.subgraph, type_name, name, None):
+                owner, owner_sel = self._hop(fetch, sel, type_name, name, path)
+                deps.add(owner.id)
+            reps.append(self._internal_field(owner, owner_sel, type_name, node, path, deps))
+        return reps
+
+    def _internal_field(
+        self, fetch: Fetch, sel: Selection, type_name: str, node: FieldNode, path: Path,
+        deps: set[int],
+    ) -> RepField:  # fmt: skip
+        name = node.name.value
+        key = self.keys.internal_key(path, type_name, name)
+        field_sel = sel.add(key, name, (), composite=node.selection_set is not None)
+        if node.selection_set is None or field_sel.selection is None:
+            return RepField(name, field_sel)
+        field_type = self._subgraph_field(fetch.subgraph, type_name, name).type
+        child = get_named_type(field_type)
+        if not is_object_type(child):
+            raise PlanningError(f"Field sets through abstract '{type_name}.{name}' are not supported")
+        child_path = (*path, key, *([LIST] * _list_depth(field_type)))
+        children = self._internal(
+            fetch, field_sel.selection, child.name, node.selection_set, child_path, deps
+        )
+        return RepField(name, field_sel, tuple(children))
+
+    def _subgraph_field(self, subgraph: str, type_name: str, name: str) -> GraphQLField:
+        named = self.sg.subgraphs[subgraph].schema.get_type(type_name)
+        return named.fields[name]  # type: ignore[union-attr]
+
+    def _entity_fetch(self, subgraph: str, path: Path, deps: set[int]) -> Fetch:
+        upstream = self._closure(deps)
+        for fetch in self.fetches:
+            same = fetch.entity and fetch.subgraph == subgraph and fetch.path == path
+            # Reusing a fetch that our own inputs wait on would make a cycle.
+            if same and fetch.id not in upstream:
+                fetch.depends_on |= deps
+                return fetch
+        return self._new_fetch(subgraph, path, True, deps)
+
+    def _closure(self, ids: set[int]) -> set[int]:
+        seen: set[int] = set()
+        stack = list(ids)
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.fetches[current].depends_on)
+        return seen
+
+    def _render(self, fetch: Fetch) -> None:
+        used = fetch.selection.variables()
+        definitions = [
+            print_ast(d)
+            for d in self.operation.variable_definitions or ()
+            if d.variable.name.value in used
+        ]
+        fetch.variables = tuple(d.variable.name.value for d in self.operation.variable_definitions or () if d.variable.name.value in used)
+        name = self.operation.name.value if self.operation.name else None
+        op_name = f" {name}__{fetch.subgraph}__{fetch.id}" if name else ""
+        body = print_ast(fetch.selection.to_ast())
+        if not fetch.entity:
+            header = f"({', '.join(definitions)})" if definitions else ""
+            fetch.query = f"{self.kind}{op_name}{header} {body}"
+            return
+        if "representations" in {d.variable.name.value for d in self.operation.variable_definitions or ()}:
+            fetch.representations_variable = "_gw_representations"
+        rep_var = fetch.representations_variable
+        header = ", ".join([f"${rep_var}: [_Any!]!", *definitions])
+        fetch.query = f"query{op_name}({header}) {{ _entities(representations: ${rep_var}) {body} }}"
+
+
+def _names(key: EntityKey) -> list[str]:
+    return [n.name.value for n in key.selection.selections if isinstance(n, FieldNode)]
