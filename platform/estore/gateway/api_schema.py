@@ -37,7 +37,7 @@ def _loosest(types: Sequence[TypeNode]) -> TypeNode:
     """Non-null only where every subgraph promises non-null."""
     if all(isinstance(t, NonNullTypeNode) for t in types):
         inner = _loosest([t.type for t in types])  # type: ignore[attr-defined]
-        return NonNullTypeNode(type=inner)
+        return NonNullTypeNode(type=inner)  # type: ignore[arg-type]
     unwrapped = [t.type if isinstance(t, NonNullTypeNode) else t for t in types]
     if isinstance(unwrapped[0], ListTypeNode):
         return ListTypeNode(type=_loosest([t.type for t in unwrapped]))  # type: ignore[attr-defined]
@@ -94,20 +94,24 @@ def _merge_fields(type_name: str, defs: Definitions, route: TypeRoute) -> tuple:
 
 
 def _merge_type(name: str, defs: Definitions, route: TypeRoute, hidden: set[str]) -> Any:
-    node = defs[0][1].node
+    node: Any = defs[0][1].node
     changes: dict[str, Any] = {"directives": _keep_directives(node)}
     if route.kind in ("object_type_definition", "interface_type_definition"):
         changes["fields"] = _merge_fields(name, defs, route)
-        interfaces = {i.name.value: i for _, t in defs for i in t.node.interfaces or ()}
+        interfaces = {
+            i.name.value: i for _, t in defs for i in getattr(t.node, "interfaces", None) or ()
+        }
         changes["interfaces"] = tuple(i for n, i in interfaces.items() if n not in hidden)
     elif route.kind == "union_type_definition":
-        members = {m.name.value: m for _, t in defs for m in t.node.types or ()}
+        members = {m.name.value: m for _, t in defs for m in getattr(t.node, "types", None) or ()}
         changes["types"] = tuple(m for n, m in members.items() if n not in hidden)
     elif route.kind == "enum_type_definition":
-        values = {v.name.value: v for _, t in defs for v in t.node.values or ()}
+        values = {v.name.value: v for _, t in defs for v in getattr(t.node, "values", None) or ()}
         changes["values"] = tuple(values.values())
     elif route.kind == "input_object_type_definition":
-        changes["fields"] = _intersect(name, [(s, t.node.fields or ()) for s, t in defs])
+        changes["fields"] = _intersect(
+            name, [(s, getattr(t.node, "fields", None) or ()) for s, t in defs]
+        )
     return dataclasses.replace(node, **changes)
 
 

@@ -48,7 +48,7 @@ def check_directives(subgraphs: Mapping[str, Subgraph], types: Mapping[str, Type
     for name, sub in subgraphs.items():
         for type_name, sub_type in sub.types.items():
             for key in sub_type.keys:
-                where = f'@key(fields: "{key.fields}") on \'{type_name}\''
+                where = f"@key(fields: \"{key.fields}\") on '{type_name}'"
                 missing = _missing_field(sub, type_name, _parse(name, where, key.fields))
                 if missing:
                     raise CompositionError(
@@ -126,15 +126,12 @@ def check_satisfiable(supergraph: Supergraph) -> None:
 
 
 def _check_hop(supergraph: Supergraph, source: str, type_name: str, field_name: str) -> None:
+    if supergraph.reachable(source, type_name, field_name):
+        return
     route = supergraph.route(type_name, field_name)
-    resolvers = route.resolvers if route else ()
-    for target in resolvers:
-        for key in supergraph.resolvable_keys(target, type_name):
-            if supergraph.can_provide(source, type_name, key.selection):
-                return
-    owners = " and ".join(f"'{s}'" for s in resolvers) or "no subgraph"
+    owners = " and ".join(f"'{s}'" for s in (route.resolvers if route else ())) or "no subgraph"
     raise CompositionError(
         f"Field '{type_name}.{field_name}' cannot be reached from subgraph '{source}', which "
         f"returns '{type_name}': it is resolved by {owners}, and none of them has a resolvable "
-        f"@key on '{type_name}' whose fields '{source}' can provide"
+        f"@key on '{type_name}' whose fields '{source}' can obtain"
     )

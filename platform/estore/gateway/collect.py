@@ -11,32 +11,45 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLSchema,
-    GraphQLSkipDirective,
     InlineFragmentNode,
     SelectionSetNode,
     VariableNode,
     is_abstract_type,
     visit,
 )
-from graphql.execution.values import get_directive_values
 from graphql.language import Visitor
 
 CollectedFields = dict[str, list[FieldNode]]
 
 
-def included(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Mapping[str, Any]) -> bool:
-    skip = get_directive_values(GraphQLSkipDirective, node, variables)
-    if skip is not None and skip["if"] is True:
-        return False
-    include = get_directive_values(GraphQLIncludeDirective, node, variables)
-    return not (include is not None and include["if"] is False)
+def _condition(directive: DirectiveNode, variables: Mapping[str, Any]) -> bool:
+    for argument in directive.arguments or ():
+        if argument.name.value == "if":
+            value = argument.value
+            if isinstance(value, VariableNode):
+                return variables.get(value.name.value) is True
+            return isinstance(value, BooleanValueNode) and value.value
+    return False
+
+
+def included(
+    node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Mapping[str, Any]
+) -> bool:
+    """@skip/@include on one selection, against coerced variable values."""
+    for directive in node.directives or ():
+        if directive.name.value == "skip" and _condition(directive, variables):
+            return False
+        if directive.name.value == "include" and not _condition(directive, variables):
+            return False
+    return True
 
 
 def _applies(schema: GraphQLSchema, condition: str | None, object_type: GraphQLObjectType) -> bool:
@@ -79,7 +92,7 @@ def _collect(
             condition = node.type_condition.name.value if node.type_condition else None
             inner = node.selection_set
         else:
-            fragment = fragments[node.name.value]  # type: ignore[union-attr]
+            fragment = fragments[node.name.value]  # type: ignore[attr-defined]
             condition, inner = fragment.type_condition.name.value, fragment.selection_set
         if _applies(schema, condition, object_type):
             _collect(schema, object_type, inner, fragments, variables, collected)

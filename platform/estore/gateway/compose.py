@@ -53,7 +53,9 @@ def _route_type(type_name: str, defs: Definitions) -> TypeRoute:
         name=type_name,
         kind=defs[0][1].kind,
         subgraphs=tuple(s for s, _ in defs),
-        keys={s: tuple(EntityKey(k.fields, k.resolvable) for k in t.keys) for s, t in defs if t.keys},
+        keys={
+            s: tuple(EntityKey(k.fields, k.resolvable) for k in t.keys) for s, t in defs if t.keys
+        },
     )
     if route.kind not in FIELDED_KINDS:
         return route
@@ -66,7 +68,9 @@ def _route_type(type_name: str, defs: Definitions) -> TypeRoute:
     return route
 
 
-def _route_field(type_route: TypeRoute, name: str, defs: list[tuple[str, SubgraphField]]) -> FieldRoute:
+def _route_field(
+    type_route: TypeRoute, name: str, defs: list[tuple[str, SubgraphField]]
+) -> FieldRoute:
     overridden = {f.override_from for _, f in defs if f.override_from}
     route = FieldRoute(
         parent=type_route.name,

@@ -28,17 +28,18 @@ class SubgraphFetcher(Protocol):
         ...
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Failure:
-    """Stands where a failed fetch's field would be; `error` is None when already reported."""
+    """Stands where a failed fetch's fields would be; reported once, at its first client path."""
 
-    error: dict[str, Any] | None
+    error: dict[str, Any]
 
 
 @dataclass
 class Outcome:
     data: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 def downstream_error(
@@ -88,22 +89,24 @@ async def _run_fetch(
         return
     try:
         response = await fetcher.fetch(fetch.subgraph, fetch.query, fetch_vars, headers)
-    except Exception as exc:  # noqa: BLE001 - any subgraph failure becomes a GraphQL error
-        _fail_root(fetch, _failure_error(fetch, exc, None), outcome)
+    except Exception as exc:
+        _fail_root(fetch, exc, outcome)
         return
     errors = response.get("errors") or []
     for error in errors:
         outcome.errors.append(_map_error(fetch.subgraph, error, lambda p: p))
     data = response.get("data")
-    if data is None:
-        _fail_root(fetch, None, outcome)
-        return
-    merge(outcome.data, data)
+    if isinstance(data, dict):
+        merge(outcome.data, data)
+    elif not errors:
+        _fail_root(fetch, ValueError("response has neither data nor errors"), outcome)
 
 
-def _fail_root(fetch: Fetch, error: dict[str, Any] | None, outcome: Outcome) -> None:
+def _fail_root(fetch: Fetch, exc: Exception, outcome: Outcome) -> None:
     for key in fetch.owned_keys():
-        outcome.data[key] = Failure(error)
+        failure = Failure(_failure_error(fetch, exc, [key]))
+        outcome.failures.append(failure)
+        outcome.data[key] = failure
 
 
 def _failure_error(fetch: Fetch, exc: Exception, path: PathKey | None) -> dict[str, Any]:
@@ -114,7 +117,9 @@ def _failure_error(fetch: Fetch, exc: Exception, path: PathKey | None) -> dict[s
 def _map_error(subgraph: str, error: Mapping[str, Any], map_path: Any) -> dict[str, Any]:
     path = error.get("path")
     mapped = map_path(list(path)) if path else None
-    return downstream_error(subgraph, str(error.get("message", "")), mapped, error.get("extensions"))
+    return downstream_error(
+        subgraph, str(error.get("message", "")), mapped, error.get("extensions")
+    )
 
 
 @dataclass
@@ -148,30 +153,33 @@ def collect_targets(data: Any, steps: tuple[str, ...], types: frozenset[str]) ->
     return found
 
 
+class _Missing:
+    """An input of a representation is absent (or stands for an upstream Failure)."""
+
+    def __init__(self, failure: Failure | None = None) -> None:
+        self.failure = failure
+
+
 def build_representation(obj: Mapping[str, Any], fields: Mapping[str, RepField]) -> Any:
-    """The representation of one object, or None when an input is missing or failed."""
+    """The representation of one object, or a _Missing naming the failure that prevents it."""
     rep: dict[str, Any] = {}
     for rep_field in fields.values():
         value = _read(obj.get(rep_field.response_key), rep_field.children)
-        if value is _MISSING:
-            return None
+        if isinstance(value, _Missing):
+            return value
         rep[rep_field.name] = value
     return rep
 
 
-_MISSING = object()
-
-
 def _read(value: Any, children: tuple[RepField, ...] | None) -> Any:
     if value is None or isinstance(value, Failure):
-        return _MISSING
+        return _Missing(value if isinstance(value, Failure) else None)
     if children is None:
         return value
     if isinstance(value, list):
         items = [_read(v, children) for v in value]
-        return _MISSING if any(i is _MISSING for i in items) else items
-    result = build_representation(value, {c.name: c for c in children})
-    return _MISSING if result is None else result
+        return next((i for i in items if isinstance(i, _Missing)), items)
+    return build_representation(value, {c.name: c for c in children})
 
 
 async def _run_entity_fetch(
@@ -186,8 +194,9 @@ async def _run_entity_fetch(
     representations: list[dict[str, Any]] = []
     for target in targets:
         rep = build_representation(target.obj, fetch.representations[target.type_name])
-        if rep is None:
-            _mark(fetch, [target], None)  # an input failed upstream and was reported there
+        if isinstance(rep, _Missing):
+            if rep.failure is not None:  # our input failed upstream: null our fields with it
+                _mark(fetch, [target], rep.failure)
             continue
         rep = {"__typename": target.type_name, **rep}
         identity = json.dumps(rep, sort_keys=True, default=str)
@@ -201,14 +210,20 @@ async def _run_entity_fetch(
     variables = {**variables, fetch.representations_variable: representations}
     try:
         response = await fetcher.fetch(fetch.subgraph, fetch.query, variables, headers)
-    except Exception as exc:  # noqa: BLE001 - any subgraph failure becomes a GraphQL error
-        _mark(fetch, targets, _failure_error(fetch, exc, _failure_path(fetch, targets)))
+    except Exception as exc:
+        served = [t for group in ordered for t in group]
+        failure = Failure(_failure_error(fetch, exc, _failure_path(fetch, served)))
+        outcome.failures.append(failure)
+        _mark(fetch, served, failure)
         return
     for error in response.get("errors") or []:
         outcome.errors.append(_map_error(fetch.subgraph, error, lambda p: _entity_path(p, ordered)))
     entities = (response.get("data") or {}).get("_entities")
     if not isinstance(entities, list) or len(entities) != len(ordered):
-        _mark(fetch, targets, None)
+        if not response.get("errors"):
+            failure = Failure(downstream_error(fetch.subgraph, "Invalid _entities response", None))
+            outcome.failures.append(failure)
+            _mark(fetch, [t for group in ordered for t in group], failure)
         return
     for entity, group in zip(entities, ordered, strict=True):
         if isinstance(entity, dict):
@@ -222,9 +237,8 @@ def _failure_path(fetch: Fetch, targets: list[_Target]) -> PathKey | None:
     return [*first.path, keys[0]] if keys else first.path
 
 
-def _mark(fetch: Fetch, targets: list[_Target], error: dict[str, Any] | None) -> None:
+def _mark(fetch: Fetch, targets: list[_Target], failure: Failure) -> None:
     """Put one shared Failure where the fetch's fields would be on every object it serves."""
-    failure = Failure(error)
     for target in targets:
         for key in fetch.owned_keys(target.type_name):
             target.obj[key] = failure

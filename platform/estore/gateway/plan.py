@@ -15,9 +15,9 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLField,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
-    ListType,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -25,14 +25,19 @@ from graphql import (
     is_leaf_type,
     is_list_type,
     is_object_type,
-    print_ast,
 )
 
 from estore.gateway.collect import collect_fields
 from estore.gateway.errors import PlanningError
-from estore.gateway.plan_model import LIST, Fetch, Path, QueryPlan, RepField
+from estore.gateway.plan_model import LIST, Fetch, Path, QueryPlan, RepField, render_fetch
 from estore.gateway.selection import KeySpace, Selection, signature
-from estore.gateway.supergraph import EntityKey, FieldRoute, Supergraph, parse_field_set
+from estore.gateway.supergraph import (
+    EntityKey,
+    FieldRoute,
+    Supergraph,
+    field_set_names,
+    parse_field_set,
+)
 
 Provided = dict[str, Any]  # field name -> Provided for its sub-fields ({} for a leaf)
 
@@ -51,7 +56,7 @@ def _list_depth(field_type: Any) -> int:
     depth, current = 0, get_nullable_type(field_type)
     while is_list_type(current):
         depth += 1
-        assert isinstance(current, ListType)
+        assert isinstance(current, GraphQLList)
         current = get_nullable_type(current.of_type)
     return depth
 
@@ -96,7 +101,7 @@ class _Planner:
             fetch = self._root_fetch(route)
             self._add_field(fetch, fetch.selection, root, key, nodes, (), None)
         for fetch in self.fetches:
-            self._render(fetch)
+            render_fetch(fetch, self.operation)
         return QueryPlan(operation_type=self.kind, fetches=tuple(self.fetches))
 
     def _collect(self, object_type: GraphQLObjectType, sets: list[SelectionSetNode]) -> dict:
@@ -201,12 +206,14 @@ class _Planner:
     def _local(self, subgraph: str, type_name: str, name: str, provided: Provided | None) -> bool:
         if self.sg.resolves(subgraph, type_name, name):
             return True
-        return provided is not None and name in provided and self.sg.defines(subgraph, type_name, name)
+        return (
+            provided is not None and name in provided and self.sg.defines(subgraph, type_name, name)
+        )
 
     def _hop(
         self, fetch: Fetch, sel: Selection, type_name: str, name: str, path: Path
     ) -> tuple[Fetch, Selection]:
-        """Route `type_name.name` to another subgraph through `_entities`; return where to add it."""
+        """Route `type_name.name` to another subgraph via `_entities`; return where to add it."""
         route = self.sg.route(type_name, name)
         if route is None or not route.resolvers:
             raise PlanningError(f"No subgraph resolves '{type_name}.{name}'")
@@ -232,24 +239,12 @@ class _Planner:
                     return target, key
         for target in candidates:
             for key in self.sg.resolvable_keys(target, type_name):
-                if all(self._reachable(source, type_name, n, {source}) for n in _names(key)):
+                if all(self.sg.reachable(source, type_name, n) for n in _names(key)):
                     return target, key
         raise PlanningError(
             f"Cannot reach '{type_name}.{route.name}' from subgraph '{source}': no resolvable "
             f"@key on '{type_name}' in {', '.join(route.resolvers)} can be provided"
         )
-
-    def _reachable(self, source: str, type_name: str, name: str, seen: set[str]) -> bool:
-        if self.sg.resolves(source, type_name, name):
-            return True
-        route = self.sg.route(type_name, name)
-        for target in route.resolvers if route else ():
-            if target in seen:
-                continue
-            for key in self.sg.resolvable_keys(target, type_name):
-                if all(self._reachable(source, type_name, n, seen | {target}) for n in _names(key)):
-                    return True
-        return False
 
     def _internal(
         self, fetch: Fetch, sel: Selection, type_name: str, field_set: SelectionSetNode,
@@ -279,7 +274,9 @@ class _Planner:
         field_type = self._subgraph_field(fetch.subgraph, type_name, name).type
         child = get_named_type(field_type)
         if not is_object_type(child):
-            raise PlanningError(f"Field sets through abstract '{type_name}.{name}' are not supported")
+            raise PlanningError(
+                f"Field sets through abstract '{type_name}.{name}' are not supported"
+            )
         child_path = (*path, key, *([LIST] * _list_depth(field_type)))
         children = self._internal(
             fetch, field_sel.selection, child.name, node.selection_set, child_path, deps
@@ -310,27 +307,6 @@ class _Planner:
                 stack.extend(self.fetches[current].depends_on)
         return seen
 
-    def _render(self, fetch: Fetch) -> None:
-        used = fetch.selection.variables()
-        definitions = [
-            print_ast(d)
-            for d in self.operation.variable_definitions or ()
-            if d.variable.name.value in used
-        ]
-        fetch.variables = tuple(d.variable.name.value for d in self.operation.variable_definitions or () if d.variable.name.value in used)
-        name = self.operation.name.value if self.operation.name else None
-        op_name = f" {name}__{fetch.subgraph}__{fetch.id}" if name else ""
-        body = print_ast(fetch.selection.to_ast())
-        if not fetch.entity:
-            header = f"({', '.join(definitions)})" if definitions else ""
-            fetch.query = f"{self.kind}{op_name}{header} {body}"
-            return
-        if "representations" in {d.variable.name.value for d in self.operation.variable_definitions or ()}:
-            fetch.representations_variable = "_gw_representations"
-        rep_var = fetch.representations_variable
-        header = ", ".join([f"${rep_var}: [_Any!]!", *definitions])
-        fetch.query = f"query{op_name}({header}) {{ _entities(representations: ${rep_var}) {body} }}"
-
 
 def _names(key: EntityKey) -> list[str]:
-    return [n.name.value for n in key.selection.selections if isinstance(n, FieldNode)]
+    return field_set_names(key.selection)

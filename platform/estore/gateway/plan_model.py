@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graphql import OperationDefinitionNode, print_ast
+
 from estore.gateway.selection import FieldSel, Selection
 
 Path = tuple[str, ...]
@@ -48,7 +50,9 @@ class Fetch:
 
     def owned_keys(self, type_name: str | None = None) -> tuple[str, ...]:
         """Response keys this fetch fills on each object it touches (nulled if it fails)."""
-        selection = self.selection.fragments.get(type_name, Selection()) if type_name else self.selection
+        selection = (
+            self.selection.fragments.get(type_name, Selection()) if type_name else self.selection
+        )
         return tuple(selection.fields)
 
     @property
@@ -67,3 +71,26 @@ class QueryPlan:
             f"{f.id} {f.subgraph} {'/'.join(f.path) or '<root>'} after {sorted(f.depends_on)}"
             for f in self.fetches
         ]
+
+
+def render_fetch(fetch: Fetch, operation: OperationDefinitionNode) -> None:
+    """Fix the fetch's operation text: declare only the client variables it uses."""
+    used = fetch.selection.variables()
+    declared = [d for d in operation.variable_definitions or () if d.variable.name.value in used]
+    fetch.variables = tuple(d.variable.name.value for d in declared)
+    definitions = [print_ast(d) for d in declared]
+    name = operation.name.value if operation.name else None
+    # Apollo's naming, so subgraph logs tie a fetch back to the client operation.
+    op_name = f" {name}__{fetch.subgraph}__{fetch.id}" if name else ""
+    body = fetch.selection.to_text()
+    if not fetch.entity:
+        header = f"({', '.join(definitions)})" if definitions else ""
+        fetch.query = f"{operation.operation.value}{op_name}{header} {body}"
+        return
+    if any(
+        d.variable.name.value == "representations" for d in operation.variable_definitions or ()
+    ):
+        fetch.representations_variable = "_gw_representations"
+    rep_var = fetch.representations_variable
+    header = ", ".join([f"${rep_var}: [_Any!]!", *definitions])
+    fetch.query = f"query{op_name}({header}) {{ _entities(representations: ${rep_var}) {body} }}"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
     FieldDefinitionNode,
@@ -210,7 +211,9 @@ def _read_field(node: FieldDefinitionNode, names: _Names, parent: str) -> Subgra
             setattr(item, name, str(args.get("fields", "")))
         elif name == "override":
             item.override_from = str(args.get("from", ""))
-    arguments = tuple(_replace(a, directives=_strip(a.directives, names)) for a in node.arguments)
+    arguments = tuple(
+        _replace(a, directives=_strip(a.directives, names)) for a in node.arguments or ()
+    )
     item.node = _replace(node, directives=_strip(node.directives, names), arguments=arguments)
     return item
 
@@ -241,7 +244,9 @@ def _read_type(node: Any, names: _Names, fed2: bool) -> SubgraphType:
         item.fields = {f.name: f for f in fields}
         changes["fields"] = tuple(f.node for f in fields)
     if "values" in type(node).keys and node.values is not None:
-        changes["values"] = tuple(_replace(v, directives=_strip(v.directives, names)) for v in node.values)
+        changes["values"] = tuple(
+            _replace(v, directives=_strip(v.directives, names)) for v in node.values
+        )
     item.node = _replace(node, **changes)
     return item
 
@@ -262,7 +267,7 @@ def read_subgraph(name: str, sdl: str) -> Subgraph:
     extra_directives = [
         d
         for d in document.definitions
-        if d.kind == "directive_definition" and not names.is_spec(d.name.value)
+        if isinstance(d, DirectiveDefinitionNode) and not names.is_spec(d.name.value)
     ]
     clean = DocumentNode(definitions=(*extra_directives, *(t.node for t in types.values())))
     try:

@@ -84,6 +84,21 @@ class Selection:
             )
         return SelectionSetNode(selections=tuple(nodes))
 
+    def to_text(self) -> str:
+        """Compact one-line text (`{ a b: c(x: $v) { d } ... on T { e } }`)."""
+        parts: list[str] = []
+        for key, sel in self.fields.items():
+            text = sel.name if key == sel.name else f"{key}: {sel.name}"
+            if sel.arguments:
+                text += "(" + ", ".join(print_ast(a) for a in sel.arguments) + ")"
+            if sel.selection is not None:
+                text += " " + sel.selection.to_text()
+            parts.append(text)
+        for type_name, fragment in self.fragments.items():
+            if not fragment.is_empty():
+                parts.append(f"... on {type_name} {fragment.to_text()}")
+        return "{ " + " ".join(parts) + " }"
+
     def variables(self) -> set[str]:
         """Names of the client variables this selection uses in its arguments."""
         found: set[str] = set()

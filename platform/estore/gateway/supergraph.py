@@ -143,3 +143,20 @@ class Supergraph:
                 if child is None or not self.can_provide(subgraph, child, node.selection_set):
                     return False
         return True
+
+    def reachable(
+        self, source: str, type_name: str, field_name: str, seen: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether `source` can get the field, itself or through chained entity fetches."""
+        if self.resolves(source, type_name, field_name):
+            return True
+        route = self.route(type_name, field_name)
+        seen = seen | {source}
+        for target in route.resolvers if route else ():
+            if target in seen:
+                continue
+            for key in self.resolvable_keys(target, type_name):
+                names = field_set_names(key.selection)
+                if all(self.reachable(source, type_name, n, seen | {target}) for n in names):
+                    return True
+        return False
