@@ -7,7 +7,9 @@ by every path below. Rounds interleave the paths so background load hits them al
 path's figure is its best round. Ratios are per-call cost relative to the direct call.
 
   direct            app(scope, receive, send), the scope built per call as a server would
-  transport         InProcessTransport.handle_async_request, httpx.Request built per call
+  transport         InProcessTransport.handle_async_request; the httpx.Request built per call
+                    as ServiceClient builds it (parsed URL reused, body already encoded)
+  transport+request the same, the request built the usual way: httpx.Request(url_str, json=)
   client+inprocess  httpx.AsyncClient over InProcessTransport
   client+asgi       httpx.AsyncClient over httpx.ASGITransport
   service_client    ServiceClient over InProcessTransport: deadline, breaker, metrics, retry
@@ -20,7 +22,7 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +102,7 @@ def direct_call(app: FastAPI, route: Route) -> Call:
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": route.body, "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
@@ -111,12 +113,27 @@ def direct_call(app: FastAPI, route: Route) -> Call:
 
 
 def transport_call(transport: InProcessTransport, route: Route) -> Call:
+    url = httpx.URL(BASE + route.path)
+    headers = [("host", "product"), ("accept", "application/json")]
+    if route.body:
+        headers += [("content-type", "application/json"), ("content-length", str(len(route.body)))]
+
+    async def call() -> Any:
+        stream = httpx.ByteStream(route.body)
+        request = httpx.Request(route.method, url, headers=headers, stream=stream)
+        response = await transport.handle_async_request(request)
+        return response.content
+
+    return call
+
+
+def transport_httpx_request_call(transport: InProcessTransport, route: Route) -> Call:
     kwargs: dict[str, Any] = {"json": PAYLOAD} if route.body else {}
 
     async def call() -> Any:
         request = httpx.Request(route.method, BASE + route.path, **kwargs)
         response = await transport.handle_async_request(request)
-        return response.json()
+        return response.content
 
     return call
 
@@ -126,7 +143,7 @@ def client_call(client: httpx.AsyncClient, route: Route) -> Call:
 
     async def call() -> Any:
         response = await client.request(route.method, route.path, **kwargs)
-        return response.json()
+        return response.content
 
     return call
 
@@ -139,7 +156,7 @@ def service_call(clients: ClientRegistry, route: Route, fresh_url: bool) -> Call
     async def call() -> Any:
         params = {"n": next(counter)} if fresh_url else None
         response = await client.request(route.method, route.path, json=body, params=params)
-        return response.json()
+        return response.content
 
     return call
 
@@ -166,6 +183,7 @@ async def bench_route(route: Route, calls: int, rounds: int) -> dict[str, float]
         paths = {
             "direct": direct_call(app, route),
             "transport": transport_call(inprocess, route),
+            "transport+request": transport_httpx_request_call(inprocess, route),
             "client+inprocess": client_call(via_inprocess, route),
             "client+asgi": client_call(via_asgi, route),
             "service_client": service_call(clients, route, fresh_url=False),
@@ -183,9 +201,9 @@ async def bench_route(route: Route, calls: int, rounds: int) -> dict[str, float]
 def report(route: Route, best: dict[str, float]) -> None:
     direct = best["direct"]
     print(f"\n{route.name}")
-    print(f"  {'path':<18}{'calls/s':>10}{'us/call':>10}{'x direct':>10}")
+    print(f"  {'path':<20}{'calls/s':>10}{'us/call':>10}{'x direct':>10}")
     for name, rate in best.items():
-        print(f"  {name:<18}{rate:>10,.0f}{1e6 / rate:>10.1f}{direct / rate:>10.2f}")
+        print(f"  {name:<20}{rate:>10,.0f}{1e6 / rate:>10.1f}{direct / rate:>10.2f}")
 
 
 async def main(calls: int, rounds: int) -> None:

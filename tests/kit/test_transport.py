@@ -1,4 +1,4 @@
-"""InProcessTransport: an httpx request reaches an ASGI app whole and comes back as from a server."""
+"""InProcessTransport: a request reaches an ASGI app whole and comes back as from a server."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ async def test_exception_before_the_response_starts_becomes_a_500_error_document
         response = await c.get("/")
 
     assert response.status_code == 500
-    assert response.json()["error"]["code"] == "INTERNAL"
+    assert response.json()["error"]["code"] == "internal"
 
 
 async def test_raise_app_exceptions_hands_the_exception_to_the_caller() -> None:

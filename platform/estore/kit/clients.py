@@ -216,14 +216,14 @@ class ServiceClient:
     ) -> httpx.Response:
         """Call the dependency; returns its answer when below 500, else raises.
 
-        `idempotent` defaults to the method's nature, or True when the request carries an
-        `Idempotency-Key` header; only idempotent calls are retried. `deadline` (seconds)
+        `idempotent` defaults to the method's nature, or True when `headers` carry an
+        `Idempotency-Key`; only idempotent calls are retried. `deadline` (seconds)
         bounds the whole call, retries and backoff included.
         """
         method = method.upper()
         request = self.build_request(method, path, json=json, params=params, headers=headers)
         if idempotent is None:
-            idempotent = method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers
+            idempotent = method in IDEMPOTENT_METHODS or _has_idempotency_key(headers)
         budget = self.deadline if deadline is None else deadline
         started = self._clock.monotonic()
         try:
@@ -372,6 +372,8 @@ class ServiceClient:
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         response = await self.transport.handle_async_request(request)
+        # Socket transports leave this to AsyncClient; raise_for_status and errors need it.
+        response.request = request
         if not response.is_closed:
             # A socket transport streams the body: read it whole and give back the connection.
             try:
@@ -546,6 +548,13 @@ class _StopBeforeDeadline(stop_base):
 
 def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DependencyError) and exc.retryable
+
+
+def _has_idempotency_key(headers: HeaderInput | None) -> bool:
+    if not headers:
+        return False
+    names = headers.keys() if isinstance(headers, Mapping) else (name for name, _ in headers)
+    return any(name.lower() == "idempotency-key" for name in names)
 
 
 def _dump_json(value: Any) -> bytes:

@@ -29,8 +29,11 @@ _ORDER: dict[FaultKind, int] = {"latency": 0, "outage": 1, "timeout": 2, "error"
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One armed fault. `seconds`/`up_to` are for latency, `status` for error responses;
-    `times` limits how often it fires before it disarms itself (None: until cleared)."""
+    """One armed fault, firing on a `rate` share of attempts.
+
+    `seconds`/`up_to` are for latency, `status` for error responses; `times` limits how often
+    it fires before it disarms itself (None: until cleared).
+    """
 
     kind: FaultKind
     rate: float = 1.0
@@ -191,7 +194,7 @@ async def _terminal(fault: Fault, request: httpx.Request) -> httpx.Response:
         await asyncio.get_running_loop().create_future()
     return httpx.Response(
         fault.status,
-        json={"error": {"code": "INJECTED_FAULT", "message": f"injected {fault.status}"}},
+        json={"error": {"code": "injected_fault", "message": f"injected {fault.status}"}},
         headers={"x-estore-fault": "error"},
         request=request,
     )

@@ -34,7 +34,8 @@ ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 logger = logging.getLogger(__name__)
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
-_ERROR_BODY = b'{"error":{"code":"INTERNAL","message":"unhandled error in the called service"}}'
+# The services' one error shape (estore.kit.errors), written out to keep this module free of it.
+_ERROR_BODY = b'{"error":{"code":"internal","message":"unhandled error in the called service"}}'
 _ERROR_HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(_ERROR_BODY)).encode()),
@@ -84,7 +85,7 @@ class _Exchange:
             if self.status is not None:
                 raise RuntimeError("ASGI app sent http.response.start twice")
             self.status = message["status"]
-            self.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
+            self.headers = list(message.get("headers", ()))
         elif kind == "http.response.body":
             if self.status is None or self.complete:
                 raise RuntimeError("ASGI app sent a body outside a response")
@@ -147,7 +148,6 @@ class InProcessTransport(httpx.AsyncBaseTransport):
             "headers": [(k.lower(), v) for k, v in request.headers.raw],
             "server": (url.host, url.port or _DEFAULT_PORTS.get(scheme)),
             "client": self.client,
-            "state": {},
         }
 
     def _after_app_error(self, exc: Exception, exchange: _Exchange, request: httpx.Request) -> None:
