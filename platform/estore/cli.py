@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 
 import click
@@ -26,7 +27,7 @@ def main() -> None:
 def up(host: str, with_seed: bool) -> None:
     """Serve every service on its port, on in-process fake stores, until Ctrl-C."""
     configure_logging("WARNING", json=True)
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(_up(host, with_seed))
     click.echo("estore: stopped cleanly")
 
@@ -35,6 +36,9 @@ async def _up(host: str, with_seed: bool) -> None:
     cluster = Cluster(served=True)
     ready = asyncio.Event()
     serving = asyncio.create_task(cluster.serve(host, ready))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, serving.cancel)
     await asyncio.wait([serving, asyncio.create_task(ready.wait())], return_when="FIRST_COMPLETED")
     if serving.done():
         serving.result()
@@ -44,7 +48,8 @@ async def _up(host: str, with_seed: bool) -> None:
         for line in (await seed(cluster)).lines():
             click.echo(f"  {line}")
     _print_banner(cluster, host)
-    await serving
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
 
 
 def _print_banner(cluster: Cluster, host: str) -> None:

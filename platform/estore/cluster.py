@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,16 @@ from estore.kit.settings import ServiceSettings
 from estore.kit.transport import InProcessTransport
 from estore.services.auth.app import create_app as create_auth_app
 from estore.services.auth.settings import AuthSettings
+from estore.services.category.app import create_app as create_category_app
+from estore.services.category.settings import CategorySettings
+from estore.services.product.app import create_app as create_product_app
+from estore.services.product.settings import ProductSettings
+from estore.services.coupon.app import create_app as create_coupon_app
+from estore.services.coupon.settings import CouponSettings
+from estore.services.payment.app import create_app as create_payment_app
+from estore.services.order.app import create_app as create_order_app
+from estore.services.order.settings import OrderSettings
+from estore.services.payment.settings import PaymentSettings
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,17 @@ class ServiceSpec:
 
 
 SERVICES: dict[str, ServiceSpec] = {
-    spec.name: spec for spec in (ServiceSpec("auth", AuthSettings, create_auth_app),)
+    spec.name: spec
+    for spec in (
+        ServiceSpec("auth", AuthSettings, create_auth_app),
+        ServiceSpec("product", ProductSettings, create_product_app, dependencies=("category",)),
+        ServiceSpec("category", CategorySettings, create_category_app, dependencies=("product",)),
+        ServiceSpec("coupon", CouponSettings, create_coupon_app),
+        ServiceSpec("payment", PaymentSettings, create_payment_app),
+        ServiceSpec(
+            "order", OrderSettings, create_order_app, dependencies=("product", "coupon", "payment")
+        ),
+    )
 }
 
 
@@ -60,6 +80,14 @@ class _AppRef:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self._cluster.apps[self._name](scope, receive, send)
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its owner: several share one process."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class Cluster:
@@ -120,9 +148,12 @@ class Cluster:
         return httpx.AsyncClient(transport=transport, base_url=f"http://{name}", **kwargs)
 
     async def serve(self, host: str = "127.0.0.1", ready: asyncio.Event | None = None) -> None:
-        """Serve every app on its port until cancelled; lifespans run once, here."""
+        """Serve every app on its port until cancelled; lifespans run once, here.
+
+        Signals are the caller's business (the CLI cancels this on Ctrl-C).
+        """
         servers = [
-            uvicorn.Server(
+            _QuietServer(
                 uvicorn.Config(
                     app,
                     host=host,
