@@ -13,6 +13,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from estore.gateway.app import create_app as create_gateway_app
+from estore.gateway.settings import GatewaySettings
 from estore.kit.bootstrap import Wiring, build_infra, http_transport
 from estore.kit.identity import KeyRing
 from estore.kit.infra import Infra
@@ -30,6 +32,8 @@ from estore.services.payment.app import create_app as create_payment_app
 from estore.services.order.app import create_app as create_order_app
 from estore.services.order.settings import OrderSettings
 from estore.services.payment.settings import PaymentSettings
+from estore.services.ticket.app import create_app as create_ticket_app
+from estore.services.ticket.settings import TicketSettings
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ SERVICES: dict[str, ServiceSpec] = {
         ServiceSpec("payment", PaymentSettings, create_payment_app),
         ServiceSpec(
             "order", OrderSettings, create_order_app, dependencies=("product", "coupon", "payment")
+        ),
+        ServiceSpec("ticket", TicketSettings, create_ticket_app, dependencies=("order",)),
+        ServiceSpec(
+            "gateway",
+            GatewaySettings,
+            create_gateway_app,
+            dependencies=("auth", "product", "order", "category", "coupon"),
         ),
     )
 }

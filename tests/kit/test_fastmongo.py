@@ -1,4 +1,4 @@
-"""FastMongoClient behaviour: index lookups examine few documents, every write path keeps them right.
+"""FastMongoClient behaviour: lookups examine few documents; every write keeps the indexes right.
 
 The oracle for "right" is mongomock itself: wrapping a filter in `$or` pins no field, so
 FastMongoClient answers it by mongomock's own scan.
@@ -133,7 +133,12 @@ async def test_array_field_matches_each_element(orders: Collection, examined: Ex
 async def test_unindexed_filters_fall_back_to_mongomocks_scan(
     orders: Collection, examined: Examined
 ) -> None:
-    for query in ({"n": 7}, {"sku": {"$regex": "^sku-7$"}}, {"$or": [{"_id": 7}]}, {"_id": {"$gte": 999}}):
+    for query in (
+        {"n": 7},
+        {"sku": {"$regex": "^sku-7$"}},
+        {"$or": [{"_id": 7}]},
+        {"_id": {"$gte": 999}},
+    ):
         examined.reset()
         found = await orders.find(query).to_list(None)
         assert [doc["_id"] for doc in found] in ([7], [999])
@@ -254,7 +259,11 @@ async def test_upsert_files_the_new_document(orders: Collection) -> None:
 async def test_replace_one_refiles_every_index(orders: Collection) -> None:
     await orders.replace_one({"sku": "sku-20"}, {"sku": "replaced", "tags": ["only"]})
     assert await orders.find_one({"sku": "sku-20"}) is None
-    assert await orders.find_one({"sku": "replaced"}) == {"_id": 20, "sku": "replaced", "tags": ["only"]}
+    assert await orders.find_one({"sku": "replaced"}) == {
+        "_id": 20,
+        "sku": "replaced",
+        "tags": ["only"],
+    }
     assert await orders.find_one({"tags": "only"}) is not None
     assert 20 not in [doc["_id"] for doc in await orders.find({"customer.id": "c0"}).to_list(None)]
 

@@ -33,8 +33,14 @@ scalars = st.one_of(
 arrays = st.lists(scalars, max_size=3)
 values = st.one_of(scalars, arrays)
 tags = st.lists(st.sampled_from(["red", "green", "blue"]), max_size=3)
-subdocs = st.fixed_dictionaries({"c": values}, optional={"d": scalars})
-b_values = st.one_of(subdocs, st.lists(subdocs, max_size=2), scalars)
+# Both key orders: the matcher's dict equality ignores order, and so must the index.
+common_subdocs = st.sampled_from([{"c": 1, "d": "x"}, {"d": "x", "c": 1}, {"c": [1, "x"]}])
+subdocs = st.one_of(
+    common_subdocs,
+    st.fixed_dictionaries({"c": values}, optional={"d": scalars}),
+    st.builds(lambda d, c: {"d": d, "c": c}, scalars, values),
+)
+b_values = st.one_of(common_subdocs, subdocs, st.lists(subdocs, max_size=2), scalars)
 
 # Field path -> strategy for values found there (and used in filters and updates).
 FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
@@ -48,6 +54,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
 
 INDEXES: list[list[tuple[str, int]]] = [
     [("a", 1)],
+    [("b", 1)],
     [("b.c", 1)],
     [("tags", 1)],
     [("s", 1)],
@@ -97,8 +104,14 @@ def filters(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def updates(draw: st.DrawFn) -> dict[str, Any]:
-    kinds = draw(st.lists(st.sampled_from(["$set", "$unset", "$inc", "$push"]), min_size=1,
-                          max_size=2, unique=True))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["$set", "$unset", "$inc", "$push"]),
+            min_size=1,
+            max_size=2,
+            unique=True,
+        )
+    )
     # Distinct paths per operator so mongomock never sees conflicting paths.
     paths = iter(draw(st.permutations(["a", "b.c", "b", "s", "tags"])))
     update: dict[str, Any] = {}
@@ -121,8 +134,12 @@ def updates(draw: st.DrawFn) -> dict[str, Any]:
 
 sorts = st.one_of(
     st.none(),
-    st.lists(st.tuples(st.sampled_from(["_id", "a", "s", "b.c"]), st.sampled_from([1, -1])),
-             min_size=1, max_size=2, unique_by=lambda item: item[0]),
+    st.lists(
+        st.tuples(st.sampled_from(["_id", "a", "s", "b.c"]), st.sampled_from([1, -1])),
+        min_size=1,
+        max_size=2,
+        unique_by=lambda item: item[0],
+    ),
 )
 projections = st.one_of(st.none(), st.sampled_from([{"a": 1}, {"tags": 0}, {"_id": 0, "s": 1}]))
 replacements = documents.map(lambda doc: {k: v for k, v in doc.items() if k != "_id"})
@@ -135,10 +152,17 @@ def _op(name: str, **kwargs: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[
 
 operations = st.one_of(
     _op("insert_one", document=documents),
-    _op("insert_many", documents=st.lists(documents, min_size=1, max_size=4),
-        ordered=st.booleans()),
-    _op("find", filter=filters(), sort=sorts, skip=st.integers(0, 2), limit=st.integers(0, 3),
-        projection=projections),
+    _op(
+        "insert_many", documents=st.lists(documents, min_size=1, max_size=4), ordered=st.booleans()
+    ),
+    _op(
+        "find",
+        filter=filters(),
+        sort=sorts,
+        skip=st.integers(0, 2),
+        limit=st.integers(0, 3),
+        projection=projections,
+    ),
     _op("find_one", filter=filters()),
     _op("count_documents", filter=filters()),
     _op("update_one", filter=filters(), update=updates(), upsert=st.booleans()),
@@ -146,10 +170,23 @@ operations = st.one_of(
     _op("replace_one", filter=filters(), replacement=replacements, upsert=st.booleans()),
     _op("delete_one", filter=filters()),
     _op("delete_many", filter=filters()),
-    _op("find_one_and_update", filter=filters(), update=updates(), sort=sorts,
-        projection=projections, return_document=returns, upsert=st.booleans()),
-    _op("find_one_and_replace", filter=filters(), replacement=replacements, sort=sorts,
-        return_document=returns, upsert=st.booleans()),
+    _op(
+        "find_one_and_update",
+        filter=filters(),
+        update=updates(),
+        sort=sorts,
+        projection=projections,
+        return_document=returns,
+        upsert=st.booleans(),
+    ),
+    _op(
+        "find_one_and_replace",
+        filter=filters(),
+        replacement=replacements,
+        sort=sorts,
+        return_document=returns,
+        upsert=st.booleans(),
+    ),
     _op("find_one_and_delete", filter=filters(), sort=sorts, projection=projections),
     _op("create_index", keys=st.sampled_from(INDEXES), unique=st.booleans()),
 )
@@ -188,14 +225,18 @@ async def _apply(collection: Any, name: str, kwargs: dict[str, Any]) -> Any:
 
 
 async def _run(
-    client: Any, indexes: list[tuple[list[tuple[str, int]], bool]], initial: list[dict],
+    client: Any,
+    indexes: list[tuple[list[tuple[str, int]], bool]],
+    initial: list[dict],
     steps: list[tuple[str, dict]],
 ) -> tuple[list[Any], list[Any]]:
     canon = Canon()
     collection = client["shop"]["things"]
     outcomes: list[Any] = []
     for keys, unique in indexes:
-        outcomes.append(await _outcome(collection, "create_index", {"keys": keys, "unique": unique}))
+        outcomes.append(
+            await _outcome(collection, "create_index", {"keys": keys, "unique": unique})
+        )
     for document in initial:
         outcomes.append(await _outcome(collection, "insert_one", {"document": document}))
     for name, kwargs in steps:
@@ -207,7 +248,7 @@ async def _run(
 async def _outcome(collection: Any, name: str, kwargs: dict[str, Any]) -> Any:
     try:
         return ("ok", await _apply(collection, name, kwargs))
-    except Exception as error:  # noqa: BLE001 (the comparison is the point, errors included)
+    except Exception as error:  # errors are outcomes to compare too
         return ("error", type(error).__name__, str(error), getattr(error, "details", None))
 
 
@@ -225,35 +266,51 @@ index_choices = st.lists(st.tuples(st.sampled_from(INDEXES), st.booleans()), max
 
 
 @seed(20_240_601)
-@settings(max_examples=300, deadline=None, database=None, print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(indexes=index_choices, initial=st.lists(documents, max_size=12),
-       steps=st.lists(operations, min_size=5, max_size=30))
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    indexes=index_choices,
+    initial=st.lists(documents, min_size=3, max_size=12),
+    steps=st.lists(operations, min_size=5, max_size=30),
+)
 def test_fast_client_matches_mongomock_on_random_operation_sequences(
-    indexes: list[tuple[list[tuple[str, int]], bool]], initial: list[dict],
+    indexes: list[tuple[list[tuple[str, int]], bool]],
+    initial: list[dict],
     steps: list[tuple[str, dict]],
 ) -> None:
     _compare(indexes, initial, steps)
 
 
 lookup_filters = st.one_of(
-    st.builds(lambda path, v: {path: v}, st.sampled_from(["a", "b.c", "tags", "_id"]),
-              values),
-    st.builds(lambda path, vs: {path: {"$in": vs}}, st.sampled_from(["a", "b.c", "tags"]),
-              st.lists(values, min_size=1, max_size=3)),
+    st.builds(lambda path, v: {path: v}, st.sampled_from(["a", "b.c", "tags", "_id"]), values),
+    st.builds(lambda v: {"b": v}, b_values),
+    st.builds(
+        lambda path, vs: {path: {"$in": vs}},
+        st.sampled_from(["a", "b.c", "tags"]),
+        st.lists(values, min_size=1, max_size=3),
+    ),
 )
 
 
 @seed(20_240_602)
 @settings(max_examples=150, deadline=None, database=None, print_blob=True)
-@given(initial=st.lists(documents, max_size=25),
-       queries=st.lists(lookup_filters, min_size=1, max_size=10))
+@given(
+    initial=st.lists(documents, min_size=10, max_size=30),
+    queries=st.lists(lookup_filters, min_size=5, max_size=15),
+)
 def test_indexed_equality_lookups_match_mongomock_on_nested_and_array_values(
     initial: list[dict], queries: list[dict]
 ) -> None:
     # Every lookup here is narrowed by an index on the fast side: the sharpest check of
     # multikey, null and nested-path filing.
-    indexes = [([("a", 1)], False), ([("b.c", 1)], False), ([("tags", 1)], False)]
-    steps = [("find", {"filter": q, "sort": None, "skip": 0, "limit": 0, "projection": None})
-             for q in queries]
+    indexes = [([(path, 1)], False) for path in ("a", "b", "b.c", "tags")]
+    steps = [
+        ("find", {"filter": q, "sort": None, "skip": 0, "limit": 0, "projection": None})
+        for q in queries
+    ]
     _compare(indexes, initial, steps)

@@ -211,10 +211,13 @@ def _read_field(node: FieldDefinitionNode, names: _Names, parent: str) -> Subgra
             setattr(item, name, str(args.get("fields", "")))
         elif name == "override":
             item.override_from = str(args.get("from", ""))
-    arguments = tuple(
-        _replace(a, directives=_strip(a.directives, names)) for a in node.arguments or ()
-    )
-    item.node = _replace(node, directives=_strip(node.directives, names), arguments=arguments)
+    changes: dict[str, Any] = {"directives": _strip(node.directives, names)}
+    # Input object fields are InputValueDefinitionNodes, which take no arguments.
+    if "arguments" in type(node).keys:
+        changes["arguments"] = tuple(
+            _replace(a, directives=_strip(a.directives, names)) for a in node.arguments or ()
+        )
+    item.node = _replace(node, **changes)
     return item
 
 

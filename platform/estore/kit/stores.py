@@ -8,16 +8,30 @@ from urllib.parse import urlsplit
 
 import fakeredis
 import redis.asyncio as aioredis
-from mongomock_motor import AsyncMongoMockClient
 from motor.motor_asyncio import AsyncIOMotorClient
+
+from estore.kit.fastmongo import FastMongoClient
 
 
 def _real_mongo(uri: str) -> Any:
     return AsyncIOMotorClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000)
 
 
+# Every service in a process shares one client; at sale-day concurrency redis-py's default of
+# 100 connections ran out (MaxConnectionsError), so callers now queue for a connection.
+MAX_REDIS_CONNECTIONS = 512
+REDIS_POOL_TIMEOUT_SECONDS = 5
+
+
 def _real_redis(url: str) -> aioredis.Redis:
-    return aioredis.from_url(url, socket_connect_timeout=3, health_check_interval=30)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_REDIS_CONNECTIONS,
+        timeout=REDIS_POOL_TIMEOUT_SECONDS,
+        socket_connect_timeout=3,
+        health_check_interval=30,
+    )
+    return aioredis.Redis(connection_pool=pool)
 
 
 MONGO_SCHEMES: dict[str, Callable[[str], Any]] = {
@@ -69,7 +83,12 @@ class Stores:
 
     def _open_redis(self, url: str | None) -> aioredis.Redis:
         if url is None:
-            return fakeredis.aioredis.FakeRedis(server=self._fake_redis_server)
+            return fakeredis.aioredis.FakeRedis(
+                server=self._fake_redis_server,
+                connection_pool_class=aioredis.BlockingConnectionPool,
+                max_connections=MAX_REDIS_CONNECTIONS,
+                timeout=REDIS_POOL_TIMEOUT_SECONDS,
+            )
         return REDIS_SCHEMES[_scheme(url, REDIS_SCHEMES, "REDIS_URL")](url)
 
     async def reset(self) -> None:
@@ -91,4 +110,5 @@ class Stores:
 
 
 def fake_mongo_client() -> Any:
-    return AsyncMongoMockClient(tz_aware=True)
+    """mongomock with an index path: sale-day collections stay fast as they grow."""
+    return FastMongoClient(tz_aware=True)

@@ -189,6 +189,8 @@ class EventBus:
         """Start the relay loop and, if anything is subscribed, the consumer loop."""
         if self._tasks:
             return
+        # The stores may have been emptied since the last start (tests, a Redis restart).
+        self._consumer.forget_groups()
         with contextlib.suppress(*STORE_ERRORS):
             # A Mongo that is away now gets its indexes at the next start; nothing depends on
             # them for correctness.
@@ -203,10 +205,11 @@ class EventBus:
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # A cancel can be swallowed inside a Redis client's own timeout handling (seen
+            # with fakeredis on 3.11), so cancel until the task has really ended.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
 
     async def stats(self) -> EventBusStats:
         """Outbox backlog and dead letters, for /health/ready and metrics.

@@ -134,6 +134,10 @@ class GroupConsumer:
                     break
         return taken
 
+    def forget_groups(self) -> None:
+        """Make the next read create the consumer groups again (they may have been lost)."""
+        self._groups_for = frozenset()
+
     async def _ensure_groups(self) -> None:
         wanted = frozenset(self._handlers)
         if wanted == self._groups_for:

@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import mongomock
+from mongomock.collection import Collection
+from mongomock.database import Database
 from mongomock.filtering import filter_applies
+from mongomock.mongo_client import MongoClient
 from mongomock_motor import AsyncMongoMockClient
 
 from .keys import store_key
 from .store import Document, IndexedServerStore
 
 
-class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
+class _IndexedCollection(Collection):
     """A mongomock collection whose reads and writes go through the store's indexes."""
 
-    def _iter_documents(self, filter: Any) -> Iterator[Document]:  # noqa: A002 (mongomock's name)
+    def _iter_documents(self, filter: Any) -> Iterator[Document]:
         # Every read path (find, find_one, counts, updates, deletes, find_one_and_*, unique
         # checks) gets its documents here, so narrowing here speeds up all of them.
         store = self._store
@@ -28,7 +30,7 @@ class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
             candidates = store.narrow(filter)
             if candidates is not None:
                 return (doc for doc in candidates if filter_applies(filter, doc))
-        return super()._iter_documents(filter)  # type: ignore[no-any-return]
+        return super()._iter_documents(filter)
 
     def _apply_update_document(
         self, existing_document: Document, spec: Any, document: Any, was_insert: bool
@@ -39,7 +41,7 @@ class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
         try:
             return super()._apply_update_document(existing_document, spec, document, was_insert)
         finally:
-            pass
+            self._store.refile(key)
 
     def _apply_update_pipeline(
         self, existing_document: Document, pipeline: Any, session: Any
@@ -50,7 +52,7 @@ class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
         finally:
             self._store.refile(key)
 
-    def with_options(self, *args: Any, **kwargs: Any) -> mongomock.Collection:
+    def with_options(self, *args: Any, **kwargs: Any) -> Collection:
         plain = super().with_options(*args, **kwargs)
         if plain is self:
             return self
@@ -66,10 +68,10 @@ class _IndexedCollection(mongomock.Collection):  # type: ignore[misc]
         )
 
 
-class _IndexedDatabase(mongomock.Database):  # type: ignore[misc]
+class _IndexedDatabase(Database):
     """A mongomock database that hands out indexed collections."""
 
-    def get_collection(self, name: str, *args: Any, **kwargs: Any) -> mongomock.Collection:
+    def get_collection(self, name: str, *args: Any, **kwargs: Any) -> Collection:
         if name not in self._collection_accesses:
             self._ensure_valid_collection_name(name)
             self._collection_accesses[name] = _IndexedCollection(
@@ -82,7 +84,7 @@ class _IndexedDatabase(mongomock.Database):  # type: ignore[misc]
         # mongomock derives the requested options from the cached collection (with_options).
         return super().get_collection(name, *args, **kwargs)
 
-    def with_options(self, *args: Any, **kwargs: Any) -> mongomock.Database:
+    def with_options(self, *args: Any, **kwargs: Any) -> Database:
         plain = super().with_options(*args, **kwargs)
         if plain is self:
             return self
@@ -96,16 +98,14 @@ class _IndexedDatabase(mongomock.Database):  # type: ignore[misc]
         )
 
 
-class _IndexedMongoClient(mongomock.MongoClient):  # type: ignore[misc]
+class _IndexedMongoClient(MongoClient):
     """A mongomock client whose databases are indexed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("_store", IndexedServerStore())
         super().__init__(*args, **kwargs)
 
-    def get_database(
-        self, name: str | None = None, *args: Any, **kwargs: Any
-    ) -> mongomock.Database:
+    def get_database(self, name: str | None = None, *args: Any, **kwargs: Any) -> Database:
         if name is not None and name not in self._database_accesses:
             self._database_accesses[name] = _IndexedDatabase(
                 self,
@@ -117,7 +117,7 @@ class _IndexedMongoClient(mongomock.MongoClient):  # type: ignore[misc]
         return super().get_database(name, *args, **kwargs)
 
 
-class FastMongoClient(AsyncMongoMockClient):  # type: ignore[misc]
+class FastMongoClient(AsyncMongoMockClient):
     """Drop-in for `mongomock_motor.AsyncMongoMockClient` that answers equality lookups on `_id`
     and declared indexes without scanning. Arguments are those of AsyncMongoMockClient.
     """

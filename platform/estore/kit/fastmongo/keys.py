@@ -140,7 +140,7 @@ def store_key(document_id: Any) -> Hashable:
     """The key mongomock stores a document under, given its `_id`."""
     if isinstance(document_id, dict):
         return helpers.hashdict(document_id)
-    return document_id  # type: ignore[no-any-return]
+    return document_id
 
 
 def id_probes(values: Iterable[Any]) -> list[Hashable] | None:

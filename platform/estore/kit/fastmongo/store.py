@@ -63,7 +63,7 @@ def _index_paths(index_spec: dict[str, Any]) -> tuple[str, ...] | None:
     return paths
 
 
-class IndexedCollectionStore(CollectionStore):  # type: ignore[misc]
+class IndexedCollectionStore(CollectionStore):
     """A collection's documents, with `_id` and declared indexes answering equality filters."""
 
     def __init__(self, name: str) -> None:
@@ -113,7 +113,11 @@ class IndexedCollectionStore(CollectionStore):  # type: ignore[misc]
 
     def refile(self, key: Hashable) -> None:
         """File the document stored under `key` again, after it was changed in place."""
-        document = self._documents.get(key)
+        try:
+            document = self._documents.get(key)
+        except TypeError:
+            # An unhashable _id (an upsert's list): mongomock itself rejects it just after.
+            return
         if document is None:
             return
         for index in self._hash_indexes.values():
@@ -161,14 +165,14 @@ class IndexedCollectionStore(CollectionStore):  # type: ignore[misc]
         self._hash_indexes[name] = index
 
 
-class IndexedDatabaseStore(DatabaseStore):  # type: ignore[misc]
+class IndexedDatabaseStore(DatabaseStore):
     """A database's collections, each an IndexedCollectionStore."""
 
     def __getitem__(self, col_name: str) -> IndexedCollectionStore:
         collection = self._collections.get(col_name)
         if collection is None:
             collection = self._collections[col_name] = IndexedCollectionStore(col_name)
-        return collection  # type: ignore[no-any-return]
+        return collection
 
     def rename(self, name: str, new_name: str) -> None:
         # An empty store is falsy (it has __len__), so test for absence explicitly.
@@ -179,11 +183,11 @@ class IndexedDatabaseStore(DatabaseStore):  # type: ignore[misc]
         self._collections[new_name] = collection
 
 
-class IndexedServerStore(ServerStore):  # type: ignore[misc]
+class IndexedServerStore(ServerStore):
     """A server's databases, each an IndexedDatabaseStore."""
 
     def __getitem__(self, db_name: str) -> IndexedDatabaseStore:
         database = self._databases.get(db_name)
         if database is None:
             database = self._databases[db_name] = IndexedDatabaseStore()
-        return database  # type: ignore[no-any-return]
+        return database

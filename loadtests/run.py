@@ -1,0 +1,169 @@
+"""One command for a load run: serve the staged cluster, run Locust against it, check invariants.
+
+    python -m loadtests.run                       # web UI on http://127.0.0.1:8089
+    python -m loadtests.run --headless --time-scale 0.1 --user-scale 0.1 [--workers 1]
+
+Headless runs write Locust's CSV, HTML and JSON plus gates.json and invariants.json under
+reports/load/<timestamp>/. The exit code: 0 all good, Locust's code when a gate failed, 4 when
+an invariant failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from loadtests import config
+from loadtests.scenario import load_scenario
+from loadtests.serve import READY, REPORT, free_ports
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+SERVE_START_S = 90.0
+CHECK_S = 60.0
+INVARIANTS_FAILED = 4
+
+
+def _read_tagged(stream: IO[str], tag: str, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            raise RuntimeError(f"the serving process ended before {tag}")
+        if line.startswith(tag + " "):
+            parsed: dict[str, Any] = json.loads(line[len(tag) + 1 :])
+            return parsed
+    raise TimeoutError(f"no {tag} within {timeout_s} s")
+
+
+@contextmanager
+def served_cluster(
+    scenario: str, fixtures: Path, auto_ports: bool
+) -> Iterator[subprocess.Popen[str]]:
+    command = [sys.executable, "-m", "loadtests.serve", "--scenario", scenario]
+    command += ["--fixtures", str(fixtures), "--ports", "auto" if auto_ports else "fixed"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=_env({}), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None and process.stdin:
+            process.stdin.write("quit\n")
+            process.stdin.flush()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def check_invariants(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdin and process.stdout
+    process.stdin.write("check\n")
+    process.stdin.flush()
+    return _read_tagged(process.stdout, REPORT, CHECK_S)
+
+
+def locust_commands(args: argparse.Namespace, host: str, out: Path) -> list[list[str]]:
+    """The master (or the standalone process) first, then any workers."""
+    base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host]
+    lead = [*base, "--loglevel", "WARNING", "--exit-code-on-error", "3"]
+    if args.headless:
+        lead += ["--headless", "--only-summary", "--csv", str(out / "locust")]
+        lead += ["--html", str(out / "report.html"), "--json-file", str(out / "stats")]
+    else:
+        lead += ["--web-host", "127.0.0.1", "--web-port", str(args.web_port)]
+    if not args.workers:
+        return [lead]
+    port = str(free_ports(["master"])["master"])
+    lead += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+    lead += ["--expect-workers", str(args.workers)]
+    worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    return [lead] + [[*worker, "--loglevel", "WARNING"] for _ in range(args.workers)]
+
+
+def run_locust(commands: list[list[str]], env: dict[str, str], timeout_s: float) -> int:
+    with ExitStack() as stack:
+        processes = [stack.enter_context(subprocess.Popen(c, cwd=ROOT, env=env)) for c in commands]
+        try:
+            code = processes[0].wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            processes[0].terminate()
+            code = processes[0].wait(timeout=30)
+        for worker in processes[1:]:
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.terminate()
+        return code
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="sale_day", help="name or path of the scenario")
+    parser.add_argument("--headless", action="store_true", help="no web UI; write reports")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="compress the phases")
+    parser.add_argument("--user-scale", type=float, default=1.0, help="scale the population")
+    parser.add_argument("--workers", type=int, default=0, help="Locust workers (0: standalone)")
+    parser.add_argument("--web-port", type=int, default=8089)
+    parser.add_argument(
+        "--ports",
+        choices=["fixed", "auto"],
+        default="fixed",
+        help="serve on 3000/3011-3016/3020, or on free ports",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "load")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    scenario = load_scenario(args.scenario).scaled(time=args.time_scale, users=args.user_scale)
+    out = args.out / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    fixtures = out / "fixtures.json"
+    with served_cluster(args.scenario, fixtures, args.ports == "auto") as server:
+        assert server.stdout
+        ready = _read_tagged(server.stdout, READY, SERVE_START_S)
+        front = f"{ready['api']} via {ready['gateway_url']}"
+        print(f"load: serving {ready['services']}; visitors use {front}")
+        env = _env(
+            config.environment(args.scenario, fixtures, out, args.time_scale, args.user_scale)
+        )
+        # The web UI runs until Ctrl-C; a headless run ends with the scenario.
+        limit = scenario.duration_s + 60 if args.headless else 24 * 3600
+        code = run_locust(locust_commands(args, ready["gateway_url"], out), env, limit)
+        report = check_invariants(server)
+    (out / "invariants.json").write_text(json.dumps(report, indent=2))
+    _print_summary(out, code, report)
+    if code == 0 and not report["passed"]:
+        return INVARIANTS_FAILED
+    return code
+
+
+def _print_summary(out: Path, code: int, report: dict[str, Any]) -> None:
+    print(f"load: Locust exit code {code} (gates: {out / 'gates.json'})")
+    for check in report["checks"]:
+        state = "ok" if check["passed"] else "FAILED: " + "; ".join(check["violations"][:3])
+        print(f"load: invariant {check['name']}: {state}")
+    print(f"load: totals {json.dumps(report['totals'])}")
+    print(f"load: results in {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The storefront's visitors as Locust users: browsers, shoppers, support staff and admins."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import uuid
+from typing import Any
+
+from locust import HttpUser, task
+from locust.exception import StopUser
+
+from loadtests import config
+from loadtests.chat import chat_live
+from loadtests.gates import OUTCOME_TYPE
+from loadtests.outcomes import classify
+from loadtests.storefront import Storefront, storefront_for
+
+SEARCH_WORDS = ("phone", "tv", "flash", "shirt", "lamp", "book", "earbuds", "chair")
+_numbers = itertools.count()
+
+
+class Visitor(HttpUser):
+    """What every visitor shares: fixtures, a seeded random source and think times."""
+
+    abstract = True
+    role = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cfg = config.current()
+        self.fixtures = cfg.fixtures
+        self.scenario = cfg.scenario
+        runner = self.environment.runner
+        worker = getattr(runner, "worker_index", 0) if runner else 0
+        self.number = next(_numbers) + 100_000 * worker
+        self.rng = random.Random(f"{cfg.scenario.seed}:{self.role}:{self.number}")
+        self.shop: Storefront = storefront_for(self.client, self.fixtures)
+
+    def wait_time(self) -> float:
+        think = self.scenario.think_time
+        return self.rng.uniform(think.min_s, think.max_s)
+
+    def some_product(self) -> str | None:
+        ids = self.fixtures["browse_ids"] or self.fixtures["sale_product_ids"]
+        return self.rng.choice(ids) if ids else None
+
+    def sign_in(self, account: dict[str, str]) -> str:
+        token = self.shop.login(account["email"], account["password"])
+        if token is None:
+            raise StopUser()
+        return token
+
+
+class Browser(Visitor):
+    """Looks around: catalog pages, search, product pages, the category tree."""
+
+    role = "browser"
+
+    @task(5)
+    def catalog_pages(self) -> None:
+        _, cursor = self.shop.products()
+        if cursor and self.rng.random() < 0.5:
+            self.shop.products(cursor)
+
+    @task(3)
+    def product_page(self) -> None:
+        product = self.some_product()
+        if product:
+            self.shop.product(product)
+
+    @task(2)
+    def search(self) -> None:
+        self.shop.search(self.rng.choice(SEARCH_WORDS))
+
+    @task(1)
+    def categories(self) -> None:
+        self.shop.categories()
+
+
+class Shopper(Visitor):
+    """Signs in, browses, fills a cart and checks out: the funnel's weights are the task
+    weights, so browse : cart : checkout runs as the scenario says."""
+
+    role = "shopper"
+
+    def on_start(self) -> None:
+        accounts = self.fixtures["shoppers"]
+        self.sign_in(accounts[self.number % len(accounts)])
+        self.cart: dict[str, int] = {}
+        funnel = self.scenario.funnel
+        self.tasks = (
+            [Shopper.browse] * round(funnel.browse)
+            + [Shopper.add_to_cart] * round(funnel.cart)
+            + [Shopper.checkout] * round(funnel.checkout)
+        )
+
+    @task(60)
+    def browse(self) -> None:
+        if self.rng.random() < 0.5:
+            self.shop.products()
+        else:
+            product = self.some_product()
+            if product:
+                self.shop.product(product)
+
+    @task(10)
+    def add_to_cart(self) -> None:
+        sale = self.scenario.sale
+        hot = self.fixtures["sale_product_ids"]
+        wanted = (
+            self.rng.choice(hot) if hot and self.rng.random() < sale.hot_share else None
+        ) or self.some_product()
+        if wanted and self.shop.product(wanted, name="CartCheck") is not None:
+            self.cart[wanted] = min(
+                sale.max_quantity, self.cart.get(wanted, 0) + self.rng.randint(1, 2)
+            )
+
+    @task(3)
+    def checkout(self) -> None:
+        if not self.cart:
+            self.add_to_cart()
+        if not self.cart:
+            return
+        self._place(self._order())
+        self.cart = {}
+
+    def _order(self) -> dict[str, Any]:
+        sale = self.scenario.sale
+        codes = self.fixtures["coupon_codes"]
+        declined = self.rng.random() < sale.declined_card_share
+        return {
+            "items": [{"product_id": p, "quantity": q} for p, q in sorted(self.cart.items())],
+            "card_number": self.rng.choice(self.fixtures["declined_cards"])
+            if declined
+            else self.fixtures["good_card"],
+            "idempotency_key": uuid.UUID(int=self.rng.getrandbits(128)).hex,
+            "coupon_code": self.rng.choice(codes)
+            if codes and self.rng.random() < sale.coupon_share
+            else None,
+        }
+
+    def _place(self, order: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        placed = self.shop.checkout(order)
+        if placed is None:
+            return
+        self.environment.events.request.fire(
+            request_type=OUTCOME_TYPE,
+            name=classify(placed).value,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=None,
+            context={},
+        )
+
+
+class Admin(Visitor):
+    """Restocks the everyday catalog (never the sale items: the sale stays short on purpose)
+    and creates campaign coupons, through the services' admin REST."""
+
+    role = "admin"
+
+    def on_start(self) -> None:
+        self.token = self.sign_in(self.fixtures["admin"])
+
+    def _admin_call(self, service: str, path: str, name: str, body: dict[str, Any]) -> None:
+        url = f"{self.fixtures['urls'][service]}/api/v1{path}"
+        headers = {"Authorization": f"Bearer {self.token}"}
+        self.client.request(
+            "PATCH" if path.endswith("/stock") else "POST",
+            url,
+            json=body,
+            headers=headers,
+            name=f"rest {name}",
+        )
+
+    @task(3)
+    def restock(self) -> None:
+        sale = set(self.fixtures["sale_product_ids"])
+        everyday = [p for p in self.fixtures["browse_ids"] if p not in sale]
+        if "product" in self.fixtures["urls"] and everyday:
+            product = self.rng.choice(everyday)
+            body = {"delta": self.rng.randint(1, 5), "reason": "load: restock"}
+            self._admin_call("product", f"/products/{product}/stock", "Restock", body)
+
+    @task(1)
+    def create_coupon(self) -> None:
+        if "coupon" in self.fixtures["urls"]:
+            code = f"LOAD-{self.number}-{self.rng.getrandbits(32):08X}"
+            body = {"code": code, "kind": "PERCENT", "percent": 5, "max_redemptions": 10}
+            self._admin_call("coupon", "/coupons", "CreateCoupon", body)
+
+
+class SupportSeeker(Visitor):
+    """A customer who needs help: opens a ticket over REST and chats about it live over the
+    ticket service's WebSocket; a support agent answers over REST."""
+
+    role = "support"
+
+    def on_start(self) -> None:
+        accounts = self.fixtures["shoppers"]
+        self.token = self.sign_in(accounts[self.number % len(accounts)])
+        support = self.fixtures["support"]
+        self.agent = self._login_rest(support["email"], support["password"])
+        self.ticket: str | None = None
+
+    def _login_rest(self, email: str, password: str) -> str:
+        url = f"{self.fixtures['urls']['auth']}/api/v1/auth/login"
+        body = {"email": email, "password": password}
+        response = self.client.post(url, json=body, name="rest Login")
+        if response.status_code != 200:
+            raise StopUser()
+        return str(response.json()["access_token"])
+
+    def _tickets(self, path: str, token: str, name: str, body: dict[str, Any]) -> Any:
+        url = f"{self.fixtures['urls']['ticket']}/api/v1{path}"
+        headers = {"Authorization": f"Bearer {token}"}
+        response = self.client.post(url, json=body, headers=headers, name=f"rest {name}")
+        return response.json() if response.status_code < 300 else None
+
+    @task(1)
+    def open_ticket(self) -> None:
+        body = {"subject": "Where is my sale order?", "body": "It says pending, is it coming?"}
+        opened = self._tickets("/tickets", self.token, "OpenTicket", body)
+        self.ticket = opened["id"] if opened else self.ticket
+
+    @task(3)
+    def chat(self) -> None:
+        if self.ticket is None:
+            return self.open_ticket()
+        base = self.fixtures["urls"]["ticket"].replace("http://", "ws://")
+        chat_live(self, f"{base}/ws/tickets/{self.ticket}?token={self.token}")
+        return None
+
+    @task(2)
+    def agent_replies(self) -> None:
+        if self.ticket is not None:
+            body = {"body": "Thanks for waiting: it ships today."}
+            self._tickets(f"/tickets/{self.ticket}/messages", self.agent, "AgentReply", body)

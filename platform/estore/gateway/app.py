@@ -1,0 +1,161 @@
+"""Gateway service app on :3000: GraphQL over HTTP and WebSocket around the federation engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from estore.gateway.edge import DropClientIdentity, edge_admin, verify_bearer
+from estore.gateway.errors import CompositionError
+from estore.gateway.http import graphql_http_router
+from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
+from estore.gateway.settings import GatewaySettings
+from estore.gateway.subscriptions import OrderStatusHub
+from estore.gateway.ws import PROTOCOL, Closed, Connection
+from estore.kit.app import create_service_app
+from estore.kit.clients import DependencyError
+from estore.kit.errors import Conflict, Unavailable
+from estore.kit.identity import Caller, IdentityRefused
+from estore.kit.infra import Infra
+
+
+class _StarletteSocket:
+    """The protocol's Socket over a Starlette WebSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def receive_text(self) -> str:
+        message = await self._websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise Closed
+        if message.get("text") is not None:
+            return str(message["text"])
+        return bytes(message.get("bytes") or b"").decode("utf-8", errors="replace")
+
+    async def send_text(self, data: str) -> None:
+        try:
+            await self._websocket.send_text(data)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise Closed from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        try:
+            await self._websocket.close(code, reason)
+        except (RuntimeError, OSError):
+            pass  # already gone
+
+
+def _websocket_router(runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra) -> APIRouter:
+    settings = infra.settings
+    assert isinstance(settings, GatewaySettings)
+    router = APIRouter(include_in_schema=False)
+
+    async def authenticate(payload: Mapping[str, Any]) -> Caller:
+        value = payload.get("authorization", payload.get("Authorization"))
+        if not isinstance(value, str):
+            raise IdentityRefused("send {'authorization': 'Bearer <token>'} in connection_init")
+        return await verify_bearer(infra.authenticator, value)
+
+    @router.websocket("/graphql")
+    async def graphql_ws(websocket: WebSocket) -> None:
+        if PROTOCOL not in websocket.scope.get("subprotocols", []):
+            await websocket.accept()
+            await websocket.close(4406, "Subprotocol not acceptable")
+            return
+        await websocket.accept(subprotocol=PROTOCOL)
+        connection = Connection(
+            _StarletteSocket(websocket),
+            runtime=runtime,
+            hub=hub,
+            authenticate=authenticate,
+            identity=infra.internal_identity,
+            clock=infra.clock,
+            init_timeout=settings.gateway_ws_init_timeout_seconds,
+            max_operations=settings.gateway_ws_max_subscriptions,
+        )
+        await connection.serve()
+
+    return router
+
+
+def _admin_router(runtime: GatewayRuntime) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.post("/admin/recompose")
+    async def recompose(_: Annotated[Caller, Depends(edge_admin)]) -> dict[str, Any]:
+        try:
+            await runtime.compose()
+        except CompositionError as exc:
+            message = f"subgraphs do not compose; serving the previous schema: {exc}"
+            raise Conflict(message) from None
+        except SubgraphsUnavailable as exc:
+            raise Unavailable(str(exc)) from None
+        return {"status": "composed", "subgraphs": list(runtime.sdls)}
+
+    return router
+
+
+def _health_router(runtime: GatewayRuntime, infra: Infra) -> APIRouter:
+    settings = infra.settings
+    assert isinstance(settings, GatewaySettings)
+    router = APIRouter(include_in_schema=False)
+
+    async def probe(name: str) -> str:
+        try:
+            response = await infra.clients[name].get(
+                "/health", idempotent=False, deadline=settings.gateway_health_timeout_seconds
+            )
+        except DependencyError as exc:
+            return f"down: {exc.reason}"
+        except Exception as exc:  # an absent in-process peer, a broken transport
+            return f"down: {type(exc).__name__}"
+        return "up" if response.status_code == 200 else f"down: answered {response.status_code}"
+
+    @router.get("/health")
+    async def health() -> dict[str, Any]:
+        names = runtime.subgraphs
+        states = [await probe(name) for name in names]
+        return {
+            "status": "ok",
+            "service": settings.service,
+            "composed": runtime.gateway is not None,
+            "subgraphs": dict(zip(names, states, strict=True)),
+        }
+
+    return router
+
+
+def create_app(infra: Infra) -> FastAPI:
+    settings = infra.settings
+    assert isinstance(settings, GatewaySettings)
+    runtime = GatewayRuntime(settings, infra.clients)
+    hub = OrderStatusHub(infra.bus, infra.clock)
+
+    async def composed() -> None:
+        await runtime.current()
+
+    app = create_service_app(
+        infra,
+        service=runtime,
+        root_routers=[
+            graphql_http_router(runtime, infra.internal_identity),
+            _websocket_router(runtime, hub, infra),
+            _admin_router(runtime),
+        ],
+        schema=None,
+        on_startup=[runtime.start, hub.start],
+        on_shutdown=[hub.stop],
+        checks={"composed": composed},
+    )
+    # The kit's /health answers liveness only; the gateway's also reports each subgraph, so
+    # its route goes first (the kit has no hook to extend /health).
+    for route in reversed(_health_router(runtime, infra).routes):
+        app.router.routes.insert(0, route)
+    app.add_middleware(DropClientIdentity)
+    app.state.runtime = runtime
+    app.state.hub = hub
+    return app

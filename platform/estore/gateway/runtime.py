@@ -1,0 +1,117 @@
+"""The gateway's composed state: load subgraph SDLs, compose, and hold the running Gateway.
+
+Composition happens at start-up and on demand. A composition error is fatal at start-up (the
+subgraphs disagree; serving a guess would be worse). Unreachable subgraphs are not: the gateway
+starts unready and composes at the next request or readiness probe, which is also what lets a
+served cluster start the gateway's lifespan before its peers listen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from estore.gateway.compose import compose
+from estore.gateway.errors import CompositionError
+from estore.gateway.fetcher import ClientFetcher, fetch_sdls
+from estore.gateway.gateway import Gateway
+from estore.gateway.settings import GatewaySettings
+from estore.gateway.subscriptions import with_subscriptions
+from estore.kit.clients import ServiceClient
+
+log = logging.getLogger(__name__)
+
+
+class SubgraphsUnavailable(Exception):
+    """The subgraph SDLs could not be obtained, so there is nothing to compose yet."""
+
+
+def build_gateway(
+    sdls: Mapping[str, str], fetcher: ClientFetcher, settings: GatewaySettings
+) -> Gateway:
+    supergraph = compose(sdls)
+    supergraph.api_schema = with_subscriptions(supergraph.api_schema)
+    return Gateway(supergraph, fetcher, settings.limits)
+
+
+def read_supergraph_file(path: str) -> dict[str, str]:
+    """A JSON file {subgraph: sdl}; anything else is refused with what is wrong."""
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CompositionError(f"cannot read supergraph file {path}: {exc}") from exc
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+    ):
+        raise CompositionError(f"supergraph file {path} must be a JSON object {{name: sdl}}")
+    return loaded
+
+
+class GatewayRuntime:
+    """Holds the current Gateway; `current()` composes first when nothing is composed yet."""
+
+    def __init__(self, settings: GatewaySettings, clients: Mapping[str, ServiceClient]) -> None:
+        unknown = [n for n in settings.subgraph_names if n not in clients]
+        if unknown:
+            raise ValueError(
+                f"GATEWAY_SUBGRAPHS names {unknown}, which the gateway has no client for; "
+                f"known: {sorted(clients)}"
+            )
+        self.settings = settings
+        self.clients = clients
+        self.fetcher = ClientFetcher(clients, settings.gateway_subgraph_deadline_seconds)
+        self.gateway: Gateway | None = None
+        self.sdls: dict[str, str] = {}
+        self.last_error: str | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def subgraphs(self) -> tuple[str, ...]:
+        return tuple(self.sdls) if self.sdls else self.settings.subgraph_names
+
+    async def start(self) -> None:
+        """Start-up hook: compose; a composition error stops start-up, an outage does not."""
+        try:
+            await self.compose()
+        except SubgraphsUnavailable as exc:
+            log.warning("gateway starts uncomposed: %s", exc)
+
+    async def current(self) -> Gateway:
+        gateway = self.gateway
+        if gateway is not None:
+            return gateway
+        return await self.compose(only_if_missing=True)
+
+    async def compose(self, *, only_if_missing: bool = False) -> Gateway:
+        """(Re)compose from the subgraphs or the supergraph file; keep the old one on failure."""
+        async with self._lock:
+            if only_if_missing and self.gateway is not None:
+                return self.gateway
+            sdls = await self._load_sdls()
+            if self.gateway is not None and sdls == self.sdls:
+                return self.gateway
+            try:
+                gateway = build_gateway(sdls, self.fetcher, self.settings)
+            except CompositionError as exc:
+                self.last_error = str(exc)
+                raise
+            self.gateway, self.sdls, self.last_error = gateway, sdls, None
+            log.info("gateway composed from %s", ", ".join(sdls))
+            return gateway
+
+    async def _load_sdls(self) -> dict[str, str]:
+        path = self.settings.gateway_supergraph_file
+        if path:
+            return read_supergraph_file(path)
+        try:
+            return await fetch_sdls(
+                self.clients,
+                self.settings.subgraph_names,
+                self.settings.gateway_subgraph_deadline_seconds,
+            )
+        except Exception as exc:
+            self.last_error = f"subgraph SDLs unavailable: {exc}"
+            raise SubgraphsUnavailable(self.last_error) from exc

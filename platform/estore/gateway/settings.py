@@ -1,0 +1,43 @@
+"""Gateway service settings: which subgraphs to compose, the operation limits, the deadlines."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from estore.gateway.limits import Limits
+from estore.kit.settings import ServiceSettings
+
+DEFAULT_SUBGRAPHS = "auth,product,order,category,coupon"
+
+
+class GatewaySettings(ServiceSettings):
+    """Read from GATEWAY_* variables; `gateway_subgraphs` is a comma-separated list of names."""
+
+    service: ClassVar[str] = "gateway"
+
+    gateway_subgraphs: str = DEFAULT_SUBGRAPHS
+    # A JSON file {subgraph: sdl}: composes from it instead of asking the subgraphs.
+    gateway_supergraph_file: str | None = None
+    gateway_max_depth: int = 12
+    gateway_max_cost: int = 10_000
+    gateway_max_aliases: int = 30
+    gateway_introspection: bool = True
+    gateway_subgraph_deadline_seconds: float = 2.0
+    gateway_health_timeout_seconds: float = 1.0
+    # graphql-transport-ws: how long a socket may stay open without a connection_init.
+    gateway_ws_init_timeout_seconds: float = 10.0
+    gateway_ws_max_subscriptions: int = 50
+
+    @property
+    def subgraph_names(self) -> tuple[str, ...]:
+        names = (n.strip() for n in self.gateway_subgraphs.split(","))
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_depth=self.gateway_max_depth,
+            max_cost=self.gateway_max_cost,
+            max_aliases=self.gateway_max_aliases,
+            introspection=self.gateway_introspection,
+        )

@@ -1,0 +1,258 @@
+"""GraphQL over WebSocket, the graphql-transport-ws protocol (enisdenjo/graphql-ws PROTOCOL.md).
+
+connection_init (payload `{"authorization": "Bearer <token>"}`) -> connection_ack; then
+subscribe/next/error/complete per operation id, ping/pong at any time. Subscriptions stream;
+queries and mutations answer once (next, complete) through the same engine as HTTP.
+Close codes: 4400 invalid message, 4401 subscribe before ack, 4403 no or bad credentials,
+4406 wrong subprotocol, 4408 no connection_init in time, 4409 operation id in use, 4429 a
+second connection_init; 1013 when token keys are unavailable (try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+
+from estore.gateway.gateway import Gateway
+from estore.gateway.limits import check_limits
+from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
+from estore.gateway.subscriptions import OrderStatusHub, Subscription, may_watch, subscription_of
+from estore.kit.clients import timeout_scope
+from estore.kit.clock import Clock
+from estore.kit.identity import (
+    Caller,
+    IdentityRefused,
+    InternalIdentity,
+    KeysUnavailable,
+    acting_as,
+)
+
+PROTOCOL = "graphql-transport-ws"
+Authenticate = Callable[[Mapping[str, Any]], Awaitable[Caller]]
+
+
+class Closed(Exception):
+    """The peer went away; nothing more can be sent."""
+
+
+class Socket(Protocol):
+    async def receive_text(self) -> str:
+        """The next text message; raises Closed when the peer has gone."""
+        ...
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class _CloseWith(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _errors(*messages: str, code: str | None = None) -> list[dict[str, Any]]:
+    extensions = {"extensions": {"code": code}} if code else {}
+    return [{"message": m, **extensions} for m in messages]
+
+
+class Connection:
+    """One socket's protocol state: its caller, its running operations."""
+
+    def __init__(
+        self,
+        socket: Socket,
+        *,
+        runtime: GatewayRuntime,
+        hub: OrderStatusHub,
+        authenticate: Authenticate,
+        identity: InternalIdentity,
+        clock: Clock,
+        init_timeout: float,
+        max_operations: int,
+    ) -> None:
+        self._socket = socket
+        self._runtime = runtime
+        self._hub = hub
+        self._authenticate = authenticate
+        self._identity = identity
+        self._clock = clock
+        self._init_timeout = init_timeout
+        self._max_operations = max_operations
+        self._operations: dict[str, asyncio.Task[None]] = {}
+        self._send_lock = asyncio.Lock()
+
+    async def serve(self) -> None:
+        try:
+            caller = await self._handshake()
+            while True:
+                await self._handle(await self._receive(), caller)
+        except _CloseWith as close:
+            await self._socket.close(close.code, close.reason)
+        except Closed:
+            pass
+        finally:
+            for task in self._operations.values():
+                task.cancel()
+            await asyncio.gather(*self._operations.values(), return_exceptions=True)
+
+    async def _receive(self) -> dict[str, Any]:
+        raw = await self._socket.receive_text()
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            raise _CloseWith(4400, "Invalid message: not JSON") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise _CloseWith(4400, "Invalid message: an object with a 'type' is expected")
+        return message
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self._socket.send_text(json.dumps(message))
+
+    async def _handshake(self) -> Caller:
+        scope = timeout_scope(self._clock, self._init_timeout)
+        try:
+            async with scope:
+                while True:
+                    message = await self._receive()
+                    kind = message["type"]
+                    if kind == "connection_init":
+                        break
+                    if kind == "ping":
+                        await self._send({"type": "pong"})
+                    elif kind == "subscribe":
+                        raise _CloseWith(4401, "Unauthorized")
+                    elif kind != "pong":
+                        raise _CloseWith(4400, f"Invalid message: '{kind}' before connection_init")
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise _CloseWith(4408, "Connection initialisation timeout") from None
+        payload = message.get("payload") or {}
+        if not isinstance(payload, dict):
+            raise _CloseWith(4400, "Invalid message: connection_init payload must be an object")
+        try:
+            caller = await self._authenticate(payload)
+        except IdentityRefused as exc:
+            raise _CloseWith(4403, f"Forbidden: {exc.reason}") from None
+        except KeysUnavailable:
+            raise _CloseWith(1013, "Token keys unavailable; try again later") from None
+        await self._send({"type": "connection_ack"})
+        return caller
+
+    async def _handle(self, message: dict[str, Any], caller: Caller) -> None:
+        kind = message["type"]
+        if kind == "ping":
+            await self._send({"type": "pong"})
+        elif kind == "pong":
+            return
+        elif kind == "connection_init":
+            raise _CloseWith(4429, "Too many initialisation requests")
+        elif kind == "subscribe":
+            self._start(message, caller)
+        elif kind == "complete":
+            task = self._operations.pop(str(message.get("id")), None)
+            if task is not None:
+                task.cancel()
+        else:
+            raise _CloseWith(4400, f"Invalid message: unknown type '{kind}'")
+
+    def _start(self, message: dict[str, Any], caller: Caller) -> None:
+        op_id, payload = message.get("id"), message.get("payload")
+        if not isinstance(op_id, str) or not op_id:
+            raise _CloseWith(4400, "Invalid message: subscribe needs a non-empty string 'id'")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            raise _CloseWith(4400, "Invalid message: subscribe needs a payload with a 'query'")
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise _CloseWith(4400, "Invalid message: 'variables' must be an object")
+        if op_id in self._operations:
+            raise _CloseWith(4409, f"Subscriber for {op_id} already exists")
+        if len(self._operations) >= self._max_operations:
+            task = asyncio.create_task(
+                self._send(
+                    {"id": op_id, "type": "error", "payload": _errors("Too many operations")}
+                )
+            )
+        else:
+            task = asyncio.create_task(self._operate(op_id, payload, caller))
+        self._operations[op_id] = task
+        task.add_done_callback(lambda done: self._forget(op_id, done))
+
+    def _forget(self, op_id: str, task: asyncio.Task[None]) -> None:
+        if self._operations.get(op_id) is task:
+            del self._operations[op_id]
+
+    async def _operate(self, op_id: str, payload: dict[str, Any], caller: Caller) -> None:
+        try:
+            gateway = await self._runtime.current()
+        except SubgraphsUnavailable:
+            errors = _errors("The gateway has no composed schema yet", code="UNAVAILABLE")
+            await self._send({"id": op_id, "type": "error", "payload": errors})
+            return
+        query, name = payload["query"], payload.get("operationName")
+        variables = payload.get("variables") or {}
+        planned = _subscription(gateway, query, name, variables)
+        if isinstance(planned, list):
+            await self._send({"id": op_id, "type": "error", "payload": planned})
+        elif planned is None:
+            with acting_as(caller, self._identity):
+                result = await gateway.execute(query, variables, name)
+            if "data" not in result:
+                await self._send({"id": op_id, "type": "error", "payload": result["errors"]})
+                return
+            await self._send({"id": op_id, "type": "next", "payload": result})
+            await self._send({"id": op_id, "type": "complete"})
+        else:
+            await self._stream(op_id, planned, caller)
+
+    async def _stream(self, op_id: str, subscription: Subscription, caller: Caller) -> None:
+        async with self._hub.watch(subscription.order_id) as notices:
+            while True:
+                notice = await notices.get()
+                if not may_watch(caller, notice):
+                    errors = _errors("This order is not yours to watch", code="FORBIDDEN")
+                    await self._send({"id": op_id, "type": "error", "payload": errors})
+                    return
+                payload = subscription.result(notice)
+                await self._send({"id": op_id, "type": "next", "payload": payload})
+
+
+def _subscription(
+    gateway: Gateway, query: str, name: str | None, variables: dict[str, Any]
+) -> Subscription | list[dict[str, Any]] | None:
+    """The Subscription to stream, errors to send, or None for a query or mutation."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return [error.formatted]
+    operation = get_operation_ast(document, name)
+    if operation is None or operation.operation.value != "subscription":
+        return None
+    schema = gateway.schema
+    rules = list(specified_rules)
+    if not gateway.limits.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    errors = validate(schema, document, rules)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    errors = errors or check_limits(schema, operation, fragments, gateway.limits)
+    if errors:
+        return [e.formatted for e in errors]
+    planned = subscription_of(schema, document, operation, name, variables)
+    return [e.formatted for e in planned] if isinstance(planned, list) else planned

@@ -1,0 +1,97 @@
+"""Category documents and inputs: a tree kept as parent links plus each node's ancestors."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def slugify(name: str) -> str:
+    """A URL slug from a name: "Phones & Tablets" -> "phones-tablets"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:80] or "category"
+
+
+class Category(BaseModel):
+    """A stored category. `ancestors` lists the ids from the root down to the parent, so
+    breadcrumbs and subtree queries need no walk up or down the tree."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    name: str
+    slug: str
+    parent_id: str | None = None
+    ancestors: list[str] = []
+    position: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def depth(self) -> int:
+        return len(self.ancestors)
+
+
+class CategoryOut(BaseModel):
+    id: str
+    name: str
+    slug: str
+    parent_id: str | None
+    ancestors: list[str]
+    position: int
+    depth: int
+
+    @classmethod
+    def of(cls, category: Category) -> CategoryOut:
+        return cls(
+            id=category.id,
+            name=category.name,
+            slug=category.slug,
+            parent_id=category.parent_id,
+            ancestors=category.ancestors,
+            position=category.position,
+            depth=category.depth,
+        )
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryOut]
+
+
+class Subtree(BaseModel):
+    id: str
+    ids: list[str]
+
+
+class CategoryInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name
+    slug: Slug | None = None
+    parent_id: Id | None = None
+    position: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+    @field_validator("slug", mode="before")
+    @classmethod
+    def _lower_slug(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class CategoryRename(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name
+    slug: Slug | None = None
+
+
+class CategoryMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parent_id: Id | None = None
+    position: Annotated[int, Field(ge=0, le=10_000)] | None = None

@@ -1,0 +1,1 @@
+"""Coupon service: discount codes, quotes and redemptions for checkout, welcome coupons."""

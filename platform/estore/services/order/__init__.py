@@ -1,0 +1,1 @@
+"""Order service: orders, the checkout saga that creates them, and cancellation."""

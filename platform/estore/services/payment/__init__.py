@@ -1,0 +1,1 @@
+"""Payment processor: the simulated external card processor the checkout saga charges."""

@@ -1,0 +1,96 @@
+"""Payment REST routes under /api/v1: charges, refunds and the admin chaos dials."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from estore.kit.deps import service_of
+from estore.kit.errors import ErrorResponse
+from estore.kit.identity import Caller, Role, require_caller, require_role
+from estore.services.payment.models import (
+    Behaviour,
+    BehaviourChange,
+    ChargeRequest,
+    ChargeView,
+    RefundRequest,
+    RefundView,
+)
+from estore.services.payment.service import PaymentService
+
+Service = Annotated[PaymentService, Depends(service_of)]
+AnyCaller = Annotated[Caller, Depends(require_caller)]
+Admin = Annotated[Caller, Depends(require_role(Role.ADMIN))]
+
+router = APIRouter(tags=["payment"])
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+CHARGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    402: _error("The card was declined; details carry the decline_code"),
+    409: _error("The idempotency key was used for a different charge"),
+    504: _error("Timed out after recording the charge: look it up by idempotency key"),
+}
+REFUND_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: _error("No such charge"),
+    409: _error("More than is left to refund, a declined charge, or a reused key"),
+}
+
+
+@router.post(
+    "/charges",
+    status_code=201,
+    responses={200: {"model": ChargeView, "description": "A replay"}, **CHARGE_ERRORS},
+)
+async def charge(
+    body: ChargeRequest, response: Response, service: Service, _: AnyCaller
+) -> ChargeView:
+    view, created = await service.charge(body)
+    response.status_code = 201 if created else 200
+    return view
+
+
+@router.get("/charges", responses={404: _error("No charge has this idempotency key")})
+async def charge_by_key(
+    idempotency_key: Annotated[str, Query(min_length=1, max_length=200)],
+    service: Service,
+    _: AnyCaller,
+) -> ChargeView:
+    return await service.charge_by_key(idempotency_key)
+
+
+@router.get("/charges/{charge_id}", responses={404: _error("No such charge")})
+async def charge_by_id(charge_id: str, service: Service, _: AnyCaller) -> ChargeView:
+    return await service.charge_by_id(charge_id)
+
+
+@router.post(
+    "/charges/{charge_id}/refunds",
+    status_code=201,
+    responses={200: {"model": RefundView, "description": "A replay"}, **REFUND_ERRORS},
+)
+async def refund(
+    charge_id: str, body: RefundRequest, response: Response, service: Service, _: AnyCaller
+) -> RefundView:
+    view, created = await service.refund(charge_id, body)
+    response.status_code = 201 if created else 200
+    return view
+
+
+@router.get("/charges/{charge_id}/refunds", responses={404: _error("No such charge")})
+async def refunds(charge_id: str, service: Service, _: AnyCaller) -> dict[str, list[RefundView]]:
+    return {"items": await service.refunds(charge_id)}
+
+
+@router.get("/admin/behaviour")
+async def behaviour(service: Service, _: Admin) -> Behaviour:
+    return service.behaviour()
+
+
+@router.post("/admin/behaviour")
+async def change_behaviour(body: BehaviourChange, service: Service, _: Admin) -> Behaviour:
+    return service.change_behaviour(body)

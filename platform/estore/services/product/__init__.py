@@ -1,0 +1,1 @@
+"""Product service: the catalog, reviews, stock and the reservations the checkout holds."""

@@ -1,0 +1,1 @@
+"""The support-ticket service: tickets, their messages and live chat over WebSocket."""

@@ -1,0 +1,49 @@
+"""Ticket test support over the real cluster: identities and real orders to open tickets about."""
+
+from __future__ import annotations
+
+import uuid
+
+from estore.cluster import Cluster
+from estore.kit.identity import CALLER_HEADER, Caller, Role
+
+ADMIN = Caller(user_id="admin-1", email="admin@example.com", roles=frozenset({Role.ADMIN}))
+AGENT = Caller(user_id="agent-1", email="agent@example.com", roles=frozenset({Role.SUPPORT}))
+ALICE = Caller(user_id="alice", email="alice@example.com", roles=frozenset({Role.CUSTOMER}))
+BOB = Caller(user_id="bob", email="bob@example.com", roles=frozenset({Role.CUSTOMER}))
+
+
+def as_(cluster: Cluster, caller: Caller) -> dict[str, str]:
+    """The forwarded-identity header a gateway would send for `caller`."""
+    return {CALLER_HEADER: cluster.infras["ticket"].internal_identity.sign(caller)}
+
+
+async def place_order(cluster: Cluster, customer: Caller) -> str:
+    """A confirmed order of `customer`, through the real checkout."""
+    sku = f"SKU-{uuid.uuid4().hex[:8]}"
+    async with cluster.client("product") as product:
+        added = await product.post(
+            "/api/v1/products",
+            json={
+                "sku": sku,
+                "name": f"Product {sku}",
+                "price": {"amount": 990, "currency": "EUR"},
+                "stock": 5,
+            },
+            headers=as_(cluster, ADMIN),
+        )
+    assert added.status_code == 201, added.text
+    async with cluster.client("order") as order:
+        placed = await order.post(
+            "/api/v1/orders",
+            json={
+                "items": [{"product_id": added.json()["id"], "quantity": 1}],
+                "card_number": "4242424242424242",
+                "idempotency_key": uuid.uuid4().hex,
+            },
+            headers=as_(cluster, customer),
+        )
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["status"] == "CONFIRMED"
+    order_id: str = placed.json()["id"]
+    return order_id

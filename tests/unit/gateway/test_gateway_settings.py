@@ -1,0 +1,24 @@
+"""Gateway settings: the subgraph list and limits come from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from estore.cluster import Cluster
+from estore.gateway.settings import GatewaySettings
+
+
+def test_the_subgraph_list_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_SUBGRAPHS", " auth, product ,auth,")
+    monkeypatch.setenv("GATEWAY_MAX_DEPTH", "5")
+    monkeypatch.setenv("GATEWAY_INTROSPECTION", "false")
+    settings = GatewaySettings.load()
+    assert settings.subgraph_names == ("auth", "product")
+    assert settings.limits.max_depth == 5
+    assert settings.limits.introspection is False
+    assert settings.port == 3000
+
+
+def test_a_subgraph_the_gateway_has_no_client_for_is_refused_at_build() -> None:
+    with pytest.raises(ValueError, match="GATEWAY_SUBGRAPHS names \\['ticket'\\]"):
+        Cluster(services=["auth", "gateway"], overrides={"gateway_subgraphs": "auth,ticket"})
