@@ -79,7 +79,7 @@ async def _orders(cluster: Cluster) -> list[OrderState]:
     repo = OrderRepository(cluster.infras["order"].db)
     found: list[OrderState] = []
     for offset in range(0, MAX_DOCS, PAGE):
-        page = await repo.list(None, PAGE, offset)
+        page = await repo.page(None, PAGE, offset)
         found += [
             OrderState(
                 id=o.id,

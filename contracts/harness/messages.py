@@ -51,6 +51,11 @@ async def last_published(redis: Any, stream: str) -> dict[str, Any]:
 
 
 async def deliver(redis: Any, bus: Any, event: Event) -> None:
-    """Put `event` on its stream as the publisher's relay would, and let the consumer run."""
+    """Put `event` on its stream as the publisher's relay would, and let the consumer run.
+
+    The bus's background loops are stopped first and `drain()` consumes in the test's task:
+    with the consume loop running beside `drain()`, a run now and then never finished.
+    """
+    await bus.stop()
     await redis.xadd(event.type, encode(event))
     await bus.drain()

@@ -80,19 +80,25 @@ def _run(verifier: Verifier, consumer: str, provider: str, source: str) -> Verdi
 
 
 def state_handler(
-    served: ServedProvider, seeds: Mapping[str, Seed]
+    served: ServedProvider, seeds: Mapping[str, Seed], errors: list[str]
 ) -> Callable[..., None]:
-    """Pact calls this on its own thread; stores are reset and seeded on the server's loop."""
+    """Pact calls this on its own thread; stores are reset and seeded on the server's loop.
+
+    A handler that raises makes the Pact core wait on the callback for a long time, so a
+    failed seed is recorded in `errors` (reported in the verdict) and never raised here.
+    """
 
     def handle(state: str, parameters: dict[str, Any] | None = None, **_: Any) -> None:
-        if state not in seeds:
-            raise KeyError(f"provider {served.provider} has no state {state!r}")
-
         async def prepare() -> None:
             await served.reset()
+            if state not in seeds:
+                raise KeyError(f"provider {served.provider} has no state {state!r}")
             await seeds[state](served, dict(parameters or {}))
 
-        served.run(prepare())
+        try:
+            served.run(prepare())
+        except Exception as exc:
+            errors.append(f"provider state {state!r} {parameters}: {type(exc).__name__}: {exc}")
 
     return handle
 
@@ -108,16 +114,21 @@ def verify_http(
     verdicts = []
     for source, path in sources:
         consumer, provider = pact_parties(path)
+        state_errors: list[str] = []
         verifier = (
             Verifier(provider, host=host)
             .add_transport(url=served.url)
             .add_source(path)
-            .state_handler(state_handler(served, seeds), teardown=False)
+            .state_handler(state_handler(served, seeds, state_errors), teardown=False)
             .set_request_timeout(10_000)
+            .set_coloured_output(enabled=False)
         )
         for name, value in (headers or {}).items():
             verifier.add_custom_header(name, value)
-        verdicts.append(_run(verifier, consumer, provider, source))
+        verdict = _run(verifier, consumer, provider, source)
+        if state_errors:
+            verdict.failed += state_errors
+        verdicts.append(verdict)
     return verdicts
 
 
@@ -139,6 +150,11 @@ def verify_messages(
     verdicts = []
     for source, path in sources:
         consumer, _ = pact_parties(path)
-        verifier = Verifier(provider).message_handler(handler).add_source(path)
+        verifier = (
+            Verifier(provider)
+            .message_handler(handler)
+            .add_source(path)
+            .set_coloured_output(enabled=False)
+        )
         verdicts.append(_run(verifier, consumer, provider, source))
     return verdicts

@@ -13,7 +13,7 @@ import uvicorn
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.observability import configure_logging
-from estore.seed import DEMO_USERS, SeedReport, seed
+from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed
 
 
 @click.group()
@@ -24,15 +24,16 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--seed/--no-seed", "with_seed", default=True, help="Load the demo data first.")
-def up(host: str, with_seed: bool) -> None:
+@click.option("--products", default=DEFAULT_PRODUCTS, show_default=True, help="Catalog size.")
+def up(host: str, with_seed: bool, products: int) -> None:
     """Serve every service on its port, on in-process fake stores, until Ctrl-C."""
     configure_logging("WARNING", json=True)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(_up(host, with_seed))
+        asyncio.run(_up(host, with_seed, products))
     click.echo("estore: stopped cleanly")
 
 
-async def _up(host: str, with_seed: bool) -> None:
+async def _up(host: str, with_seed: bool, products: int) -> None:
     cluster = Cluster(served=True)
     ready = asyncio.Event()
     serving = asyncio.create_task(cluster.serve(host, ready))
@@ -44,8 +45,8 @@ async def _up(host: str, with_seed: bool) -> None:
         serving.result()
         return
     if with_seed:
-        click.echo("estore: seeding demo data ...")
-        for line in (await seed(cluster)).lines():
+        click.echo(f"estore: seeding demo data ({products} products) ...")
+        for line in (await seed(cluster, products)).lines():
             click.echo(f"  {line}")
     _print_banner(cluster, host)
     with contextlib.suppress(asyncio.CancelledError):
@@ -72,15 +73,16 @@ def serve(name: str, host: str) -> None:
 
 
 @main.command(name="seed")
-def seed_command() -> None:
+@click.option("--products", default=DEFAULT_PRODUCTS, show_default=True, help="Catalog size.")
+def seed_command(products: int) -> None:
     """Fill the stores named by MONGODB_URI / REDIS_URL with the demo data."""
     configure_logging("WARNING", json=True)
-    report = asyncio.run(_seed_once())
+    report = asyncio.run(_seed_once(products))
     for line in report.lines():
         click.echo(line)
 
 
-async def _seed_once() -> SeedReport:
+async def _seed_once(products: int) -> SeedReport:
     cluster = Cluster()
     await cluster.start()
     try:
@@ -89,7 +91,7 @@ async def _seed_once() -> SeedReport:
                 "note: MONGODB_URI is unset, so this seeds in-memory fakes that vanish on exit",
                 err=True,
             )
-        return await seed(cluster)
+        return await seed(cluster, products)
     finally:
         await cluster.stop()
 

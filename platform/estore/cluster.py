@@ -24,14 +24,14 @@ from estore.services.auth.app import create_app as create_auth_app
 from estore.services.auth.settings import AuthSettings
 from estore.services.category.app import create_app as create_category_app
 from estore.services.category.settings import CategorySettings
-from estore.services.product.app import create_app as create_product_app
-from estore.services.product.settings import ProductSettings
 from estore.services.coupon.app import create_app as create_coupon_app
 from estore.services.coupon.settings import CouponSettings
-from estore.services.payment.app import create_app as create_payment_app
 from estore.services.order.app import create_app as create_order_app
 from estore.services.order.settings import OrderSettings
+from estore.services.payment.app import create_app as create_payment_app
 from estore.services.payment.settings import PaymentSettings
+from estore.services.product.app import create_app as create_product_app
+from estore.services.product.settings import ProductSettings
 from estore.services.ticket.app import create_app as create_ticket_app
 from estore.services.ticket.settings import TicketSettings
 
@@ -158,6 +158,14 @@ class Cluster:
         transport = InProcessTransport(self.apps[name])
         return httpx.AsyncClient(transport=transport, base_url=f"http://{name}", **kwargs)
 
+    async def _warm_up(self) -> dict[str, int]:
+        """Ask every served app whether it is ready; a gateway composes on its first probe."""
+        statuses: dict[str, int] = {}
+        for name in self.apps:
+            async with self.client(name) as client:
+                statuses[name] = (await client.get("/health/ready")).status_code
+        return statuses
+
     async def serve(self, host: str = "127.0.0.1", ready: asyncio.Event | None = None) -> None:
         """Serve every app on its port until cancelled; lifespans run once, here.
 
@@ -187,6 +195,7 @@ class Cluster:
             if failed:
                 failed[0].result()
                 raise RuntimeError("a service stopped during start-up (is its port taken?)")
+            await self._warm_up()
             if ready is not None:
                 ready.set()
             await asyncio.gather(*tasks)

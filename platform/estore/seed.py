@@ -1,14 +1,18 @@
-"""Demo data: the accounts a newcomer logs in with (catalog and coupons join as they land)."""
+"""Demo data: the accounts a newcomer logs in with, the catalog, and a public coupon."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from estore.catalog import LoadReport, generate_catalog, load_catalog
 from estore.cluster import Cluster
 from estore.kit.errors import Conflict
 from estore.kit.identity import Role
 from estore.services.auth.models import Registration
 from estore.services.auth.service import AuthService
+
+
+DEFAULT_PRODUCTS = 2000
 
 
 @dataclass(frozen=True)
@@ -30,14 +34,27 @@ DEMO_USERS = (
 class SeedReport:
     users_created: int = 0
     users_existing: int = 0
+    catalog: LoadReport | None = None
 
     def lines(self) -> list[str]:
-        return [f"users: {self.users_created} created, {self.users_existing} already there"]
+        lines = [f"users: {self.users_created} created, {self.users_existing} already there"]
+        return lines + (self.catalog.lines() if self.catalog else [])
 
 
-async def seed(cluster: Cluster) -> SeedReport:
+async def seed(cluster: Cluster, products: int = DEFAULT_PRODUCTS) -> SeedReport:
     """Fill the cluster's stores through the services' own use cases; safe to run twice."""
     report = SeedReport()
+    await _seed_users(cluster, report)
+    if {"product", "category"} <= cluster.apps.keys() and products > 0:
+        report.catalog = await load_catalog(
+            cluster.apps["product"].state.service,
+            cluster.apps["category"].state.service,
+            generate_catalog(products=products),
+        )
+    return report
+
+
+async def _seed_users(cluster: Cluster, report: SeedReport) -> None:
     auth: AuthService = cluster.apps["auth"].state.service
     for user in DEMO_USERS:
         form = Registration(email=user.email, password=user.password, name=user.name)
@@ -46,4 +63,3 @@ async def seed(cluster: Cluster) -> SeedReport:
             report.users_created += 1
         except Conflict:
             report.users_existing += 1
-    return report

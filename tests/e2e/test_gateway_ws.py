@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from estore.cluster import Cluster
 from estore.gateway.subscriptions import OrderStatusHub
@@ -20,7 +21,7 @@ from tests.integration.gateway.service_helpers import account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-PROTOCOL = ["graphql-transport-ws"]
+PROTOCOL = [Subprotocol("graphql-transport-ws")]
 WATCH = """subscription Watch($id: ID!) {
   orderStatusChanged(orderId: $id) { orderId customerId status reason at }
 }"""

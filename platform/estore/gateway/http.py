@@ -110,10 +110,9 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
         if prepared.document is None and any(
             e.message.startswith("Syntax Error") for e in prepared.errors
         ):
-            error = prepared.errors[0].formatted
-            raise BadGraphQLRequest(
-                error["message"], PARSE_FAILED, locations=error.get("locations")
-            )
+            error = prepared.errors[0]
+            locations = [{"line": at.line, "column": at.column} for at in error.locations or ()]
+            raise BadGraphQLRequest(error.message, PARSE_FAILED, locations=locations)
         if method == "GET" and prepared.operation and prepared.operation.operation.value != "query":
             raise BadGraphQLRequest("only queries may be sent with GET; use POST", status=405)
         with acting_as(caller, identity):

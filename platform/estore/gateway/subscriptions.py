@@ -187,7 +187,7 @@ class Subscription:
             operation_name=self.operation_name,
         )
         assert isinstance(outcome, ExecutionResult)  # the root value resolves synchronously
-        return outcome.formatted
+        return dict(outcome.formatted)
 
 
 def subscription_of(

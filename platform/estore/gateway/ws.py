@@ -239,7 +239,7 @@ def _subscription(
     try:
         document = parse(query)
     except GraphQLError as error:
-        return [error.formatted]
+        return [dict(error.formatted)]
     operation = get_operation_ast(document, name)
     if operation is None or operation.operation.value != "subscription":
         return None
@@ -253,6 +253,6 @@ def _subscription(
     }
     errors = errors or check_limits(schema, operation, fragments, gateway.limits)
     if errors:
-        return [e.formatted for e in errors]
+        return [dict(e.formatted) for e in errors]
     planned = subscription_of(schema, document, operation, name, variables)
-    return [e.formatted for e in planned] if isinstance(planned, list) else planned
+    return [dict(e.formatted) for e in planned] if isinstance(planned, list) else planned

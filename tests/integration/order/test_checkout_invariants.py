@@ -177,7 +177,7 @@ async def quiesce(cluster: Cluster, clock: ShiftedClock) -> None:
         calm = {"timeout_rate": 0.0, "decline_rate": 0.0}
         await payment.post("/api/v1/admin/behaviour", json=calm, headers=as_(cluster, ADMIN))
     clock.advance(120)
-    await cluster.apps["order"].state.service.runner.sweep()
+    await cluster.apps["order"].state.service.runner.recover()
 
 
 async def test_invariants_hold_over_a_thousand_random_checkouts(

@@ -1,4 +1,4 @@
-"""The product service's REST API in the cluster: products, stock, reviews, reservations, aliases."""
+"""The product REST API in the cluster: products, stock, reviews, reservations, aliases."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 
 from estore.gateway.fetcher import ClientFetcher, SubgraphAnswerError
 from estore.kit.clients import DependencyUnavailable, ServiceClient
-from estore.kit.clock import FakeClock
+from estore.kit.clock import SystemClock
 
 
 class Flaky(httpx.AsyncBaseTransport):
@@ -26,8 +26,8 @@ class Flaky(httpx.AsyncBaseTransport):
 
 
 def fetcher_over(transport: Flaky) -> ClientFetcher:
-    client = ServiceClient("greeter", "http://greeter", transport, clock=FakeClock(), seed=1)
-    return ClientFetcher({"greeter": client}, deadline=60)
+    client = ServiceClient("greeter", "http://greeter", transport, clock=SystemClock(), seed=1)
+    return ClientFetcher({"greeter": client}, deadline=5)
 
 
 async def test_a_query_is_retried_after_a_transient_failure() -> None:

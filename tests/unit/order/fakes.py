@@ -109,7 +109,10 @@ class FakeProducts:
                     "sku": product["sku"],
                     "name": product["name"],
                     "quantity": line["quantity"],
-                    "unit_price": _money(product["price"]),
+                    "unit_price": {
+                        "amount": product["price"],
+                        "currency": product.get("currency", "EUR"),
+                    },
                     "category_id": product["category_id"],
                 }
             )

@@ -126,7 +126,7 @@ async def test_an_unreachable_processor_leaves_the_order_pending_until_it_can_be
     assert world.products.available("p1") == 10
     world.faults.clear()
     world.clock.advance(60)  # past the payment breaker's cool-down
-    assert await service.runner.sweep() == 1
+    assert await service.runner.recover() == 1
     after = await service.order(ALICE, order.id)
     assert after.status is OrderStatus.FAILED
     assert after.failure_reason is not None and "refunded" in after.failure_reason
@@ -196,7 +196,7 @@ async def test_undo_that_cannot_reach_a_peer_is_finished_by_the_sweeper(world: W
     assert world.coupons.count("SAVE10") == 0, "undo goes on past the step it cannot finish"
     world.faults.clear()
     world.clock.advance(60)  # past the product breaker's cool-down
-    assert await service.runner.sweep() == 1
+    assert await service.runner.recover() == 1
     after = await service.order(ALICE, order.id)
     assert after.status is OrderStatus.FAILED
     await world.assert_invariants(STOCK)
@@ -218,5 +218,18 @@ async def test_a_charge_refused_by_the_open_breaker_fails_at_once_with_nothing_c
     )
     assert world.coupons.count("SAVE10") == 0
     world.clock.advance(60)
-    await service.runner.sweep()
+    await service.runner.recover()
     await world.assert_invariants(STOCK)
+
+
+async def test_products_priced_in_another_currency_are_refused_and_released(
+    world: World,
+) -> None:
+    world.products.add("usd", stock=4, price=900)
+    world.products.products["usd"]["currency"] = "USD"
+    service = await world.service()
+    order, _ = await service.create_order(ALICE, checkout(("usd", 1)))
+    assert order.status is OrderStatus.FAILED
+    assert order.failure_reason == "products priced in ['USD'] cannot be ordered in EUR"
+    assert world.products.available("usd") == 4
+    await world.assert_invariants({"usd": 4})

@@ -1,7 +1,8 @@
 """The order service wired to the contract fakes: one shared world, services built on demand.
 
-Building a second `OrderService` over the same world is a restart: a new process owner, the
-same order_db and the same peers.
+Building a second `OrderService` over the same world is a restart: the same instance id (so
+it may resume its own sagas at once), the same order_db and the same peers. Another
+`instance` stands for a sibling instance, which must wait for leases to lapse.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ class World:
             retry=RetryPolicy(backoff=0.001, max_backoff=0.002),
         )
 
-    async def service(self, checkpoint: Checkpoint = no_checkpoint) -> OrderService:
+    async def service(
+        self, checkpoint: Checkpoint = no_checkpoint, instance: str = "order-a"
+    ) -> OrderService:
         """A freshly started order service (indexes made, nothing recovered yet)."""
         clients = self.clients()
         repo = OrderRepository(self.db)
@@ -105,7 +108,7 @@ class World:
             clock=self.clock,
             settings=self.settings,
             identity=self.identity,
-            owner=f"test-{id(clients)}",
+            owner=instance,
             checkpoint=checkpoint,
         )
         return OrderService(repo, SagaRunner(ctx), self.settings)

@@ -1,4 +1,4 @@
-"""Reservation use cases: all or nothing, idempotent keys, confirm/release/restock, the race, expiry."""
+"""Reservation use cases: all or nothing, idempotent keys, confirm, release, restock, the race."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from estore.services.product.reservations import (
     ReservationNotHeld,
 )
 from estore.services.product.service import ProductService
-from tests.unit.product.conftest import make
+from estore.services.product.settings import ProductSettings
+from tests.unit.product.conftest import FakeCategories, make
 
 S = ReservationStatus
 
@@ -209,3 +210,30 @@ async def test_the_sweeper_finishes_a_release_a_crash_interrupted(
     assert await products.reservations.sweep_once() == 1
     assert await figures(products, phone.id) == (5, 0, 5)
     assert await products.reservations.sweep_once() == 0
+
+
+async def test_the_background_sweeper_runs_on_the_injected_clock(
+    repo: ProductRepository, clock: FakeClock
+) -> None:
+    await repo.ensure_indexes()
+    settings = ProductSettings(sweep_interval_seconds=5)
+    service = ProductService(repo, FakeCategories(), clock, settings)
+    phone = await make(service, "PHN-1", stock=5)
+    held, _ = await service.reservations.reserve(request("order-1", (phone.id, 2), ttl=60))
+    await service.reservations.start_sweeper()
+    try:
+        await clock.advance(59)
+        await settle()
+        assert (await service.reservations.get(held.id)).status is S.HELD
+        await clock.advance(6)
+        await settle()
+        assert (await service.reservations.get(held.id)).status is S.EXPIRED
+        assert await figures(service, phone.id) == (5, 0, 5)
+    finally:
+        await service.reservations.stop_sweeper()
+
+
+async def settle() -> None:
+    """Let the sweeper task finish the round the clock just woke it for."""
+    for _ in range(200):
+        await asyncio.sleep(0)

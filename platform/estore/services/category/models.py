@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
@@ -14,8 +15,9 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 def slugify(name: str) -> str:
-    """A URL slug from a name: "Phones & Tablets" -> "phones-tablets"."""
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:80] or "category"
+    """A URL slug from a name: "Phones & Tablets" -> "phones-tablets", "Über" -> "uber"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.casefold()).strip("-")[:80].strip("-") or "category"
 
 
 class Category(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -10,8 +10,9 @@ from estore.kit.deps import service_of
 from estore.services.category.models import CategoryList, CategoryOut, Subtree
 from estore.services.category.service import CategoryService
 
+Responses = dict[int | str, dict[str, Any]]
 Service = Annotated[CategoryService, Depends(service_of)]
-NOT_FOUND = {404: {"description": "No such category"}}
+NOT_FOUND: Responses = {404: {"description": "No such category"}}
 
 router = APIRouter(tags=["categories"])
 

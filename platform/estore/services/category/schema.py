@@ -90,7 +90,9 @@ class Query:
         if (id is None) == (slug is None):
             raise BadRequest("give exactly one of id or slug")
         service = _service(info)
-        doc = await service.category(str(id)) if id is not None else await service.by_slug(slug or "")
+        doc = (
+            await service.category(str(id)) if id is not None else await service.by_slug(slug or "")
+        )
         return Category.of(doc)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import socket
 
 from fastapi import FastAPI
 
@@ -35,7 +35,7 @@ def build_service(infra: Infra, checkpoint: Checkpoint = no_checkpoint) -> Order
         clock=infra.clock,
         settings=settings,
         identity=infra.internal_identity,
-        owner=f"order-{uuid.uuid4().hex[:12]}",
+        owner=settings.instance_id or f"order@{socket.gethostname()}",
         checkpoint=checkpoint,
     )
     return OrderService(repo, SagaRunner(ctx), settings)

@@ -64,3 +64,4 @@ class CancelSaga:
         order = await ctx.repo.get(saga.order_id)
         assert order is not None
         await ctx.bus.publish(events.ORDER_CANCELLED, events.order_cancelled(order))
+        await ctx.announce(saga.order_id)

@@ -11,6 +11,7 @@ import structlog
 from estore.kit.clock import Clock
 from estore.kit.events import EventBus
 from estore.kit.identity import Caller, InternalIdentity, Role
+from estore.services.order import events
 from estore.services.order.models import Saga
 from estore.services.order.peers import CouponPeer, PaymentPeer, PeerUnavailable, ProductPeer
 from estore.services.order.repository import OrderRepository
@@ -50,6 +51,20 @@ class SagaContext:
     identity: InternalIdentity
     owner: str
     checkpoint: Checkpoint = field(default=no_checkpoint)
+
+    async def announce(self, order_id: str) -> None:
+        """Tell live watchers (the gateway's orderStatusChanged) the order's new status.
+
+        Pub/sub may lose a notice, which is fine for a live view: the order itself is durable.
+        """
+        order = await self.repo.get(order_id)
+        if order is None:
+            return
+        notice = events.order_status(order, self.clock.now())
+        try:
+            await self.bus.notify(events.ORDER_STATUS_CHANNEL, notice)
+        except Exception as exc:
+            log.warning("order.status_notice_failed", order_id=order_id, error=str(exc))
 
     async def save(self, saga: Saga) -> None:
         now = self.clock.now()

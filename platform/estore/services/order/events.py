@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from estore.services.order.models import Order
@@ -43,4 +44,18 @@ def order_cancelled(order: Order) -> dict[str, Any]:
         "customer_id": order.customer_id,
         "reason": order.cancel_reason,
         "items": _items(order),
+    }
+
+
+ORDER_STATUS_CHANNEL = "order:status"
+
+
+def order_status(order: Order, at: datetime) -> dict[str, Any]:
+    """A live status notice (pub/sub, not durable) for subscriptions."""
+    return {
+        "order_id": order.id,
+        "customer_id": order.customer_id,
+        "status": order.status.value,
+        "reason": order.failure_reason or order.cancel_reason,
+        "at": at.isoformat(),
     }

@@ -16,12 +16,17 @@ from estore.kit.clients import CircuitOpenError, DependencyError, ServiceClient
 
 
 class Rejected(Exception):
-    """The peer answered and said no; nothing took effect. `reason` is for the customer."""
+    """A definite no; `reason` is for the customer.
 
-    def __init__(self, reason: str, code: str) -> None:
+    Usually the peer refused and nothing took effect; `took_effect` is set when the step did
+    something before it was refused, so its compensation must still run.
+    """
+
+    def __init__(self, reason: str, code: str, *, took_effect: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.took_effect = took_effect
 
 
 class PeerUnavailable(Exception):

@@ -35,14 +35,14 @@ class SagaRunner:
         finally:
             self._active.discard(saga.id)
 
-    async def resume(self, saga_id: str, *, take_over: bool) -> Saga | None:
+    async def resume(self, saga_id: str) -> Saga | None:
         """Take a saga's lease and drive it to its end; None if someone else holds it."""
         if saga_id in self._active:
             return None
         ctx = self.ctx
         now = ctx.clock.now()
         until = now + timedelta(seconds=ctx.settings.saga_lease_seconds)
-        saga = await ctx.repo.lease_saga(saga_id, ctx.owner, now, until, take_over)
+        saga = await ctx.repo.lease_saga(saga_id, ctx.owner, now, until)
         if saga is None:
             return None
         if saga.kind is SagaKind.CHECKOUT and await ctx.repo.get(saga.order_id) is None:
@@ -53,12 +53,13 @@ class SagaRunner:
             return saga
         return await self.run(saga)
 
-    async def recover(self, *, take_over: bool = True) -> int:
-        """Resume every unfinished saga; at start-up they are all orphans of a stopped process."""
+    async def recover(self) -> int:
+        """Resume every unfinished saga this instance may run: its own (left behind when it
+        stopped, since the instance id outlives the process) and any whose lease lapsed."""
         resumed = 0
         for saga_id in await self.ctx.repo.unfinished_saga_ids():
             try:
-                if await self.resume(saga_id, take_over=take_over) is not None:
+                if await self.resume(saga_id) is not None:
                     resumed += 1
             except Exception:
                 # One saga that cannot move now must not keep the others (or start-up) waiting.
@@ -67,12 +68,8 @@ class SagaRunner:
             log.info("order.sagas_recovered", count=resumed)
         return resumed
 
-    async def sweep(self) -> int:
-        """Resume sagas whose runner stopped touching them (lease expired)."""
-        return await self.recover(take_over=False)
-
     async def start(self) -> None:
-        await self.recover(take_over=True)
+        await self.recover()
         self._task = asyncio.create_task(self._sweep_loop(), name="order-saga-sweeper")
 
     async def stop(self) -> None:
@@ -86,6 +83,6 @@ class SagaRunner:
         while True:
             await self.ctx.clock.sleep(self.ctx.settings.saga_sweep_interval_seconds)
             try:
-                await self.sweep()
+                await self.recover()
             except Exception:
                 log.exception("order.saga_sweep_failed")

@@ -93,19 +93,14 @@ class OrderRepository:
         return [doc["_id"] async for doc in self._sagas.find(query, {"_id": 1})]
 
     async def lease_saga(
-        self, saga_id: str, owner: str, now: datetime, until: datetime, take_over: bool
+        self, saga_id: str, owner: str, now: datetime, until: datetime
     ) -> Saga | None:
-        """Become the saga's runner if it is unfinished and nobody else holds a live lease."""
+        """Become the saga's runner if it is unfinished and is ours or its lease has lapsed."""
         query: dict[str, Any] = {
             "_id": saga_id,
             "status": {"$nin": [s.value for s in FINAL_SAGA_STATUSES]},
+            "$or": [{"owner": owner}, {"lease_until": None}, {"lease_until": {"$lte": now}}],
         }
-        if not take_over:
-            query["$or"] = [
-                {"owner": owner},
-                {"lease_until": None},
-                {"lease_until": {"$lte": now}},
-            ]
         doc = await self._sagas.find_one_and_update(
             query,
             {"$set": {"owner": owner, "lease_until": until}},

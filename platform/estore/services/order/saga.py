@@ -59,8 +59,8 @@ class CheckoutSaga:
         try:
             await self._execute(name, saga, card_number)
         except Rejected as exc:
-            # A definite no: this step did nothing, so there is nothing of its own to undo.
-            if compensation is not None:
+            # A definite no: usually the step did nothing, so there is nothing of its own to undo.
+            if compensation is not None and not exc.took_effect:
                 with contextlib.suppress(ValueError):
                     saga.compensations.remove(compensation)
             self._fail(saga, exc.reason)
@@ -101,7 +101,11 @@ class CheckoutSaga:
         saga.items = [OrderItem.model_validate(item) for item in reservation["items"]]
         foreign = {i.unit_price.currency for i in saga.items} - {saga.currency}
         if foreign:
-            raise Rejected(f"products priced in {sorted(foreign)} cannot be ordered", "currency")
+            raise Rejected(
+                f"products priced in {sorted(foreign)} cannot be ordered in {saga.currency}",
+                "currency",
+                took_effect=True,
+            )
         saga.subtotal = sum(item.line_total.amount for item in saga.items)
 
     async def _redeem(self, saga: Saga) -> None:
@@ -184,6 +188,7 @@ class CheckoutSaga:
         assert order is not None
         await ctx.bus.publish(events.ORDER_CREATED, events.order_created(order))
         await ctx.bus.publish(events.ORDER_CONFIRMED, events.order_confirmed(order))
+        await ctx.announce(saga.order_id)
         saga.status = SagaStatus.COMPLETED
 
     async def _compensate(self, saga: Saga) -> None:
@@ -215,6 +220,7 @@ class CheckoutSaga:
         )
         saga.status = SagaStatus.COMPENSATED
         await ctx.save(saga)
+        await ctx.announce(saga.order_id)
 
     async def _undo(self, name: str, saga: Saga) -> None:
         if name == "refund":

@@ -107,7 +107,7 @@ class OrderService:
             return order
         saga = await self._cancel_saga(caller, order, reason)
         if saga.status is not SagaStatus.COMPLETED:
-            saga = await self.runner.resume(saga.id, take_over=False) or saga
+            saga = await self.runner.resume(saga.id) or saga
         if saga.status is not SagaStatus.COMPLETED:
             raise Unavailable(
                 "the cancellation is under way and will finish when the payment processor "
@@ -116,7 +116,7 @@ class OrderService:
         return await self._get(order_id)
 
     async def recover(self) -> int:
-        return await self.runner.recover(take_over=True)
+        return await self.runner.recover()
 
     def _check_cancellable(self, caller: Caller, order: Order) -> None:
         if caller.user_id != order.customer_id and Role.ADMIN not in caller.roles:

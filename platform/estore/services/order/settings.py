@@ -18,7 +18,10 @@ class OrderSettings(ServiceSettings):
     charge_attempts: int = 3
     # A deadline for payment calls alone; None uses request_deadline_seconds.
     payment_deadline_seconds: float | None = None
-    # A saga whose runner has not touched it for this long is taken over by the sweeper.
+    # Who runs sagas: stable across restarts, so a restarted instance resumes its own sagas at
+    # once; give each instance its own (ORDER_INSTANCE_ID). Empty: the host name.
+    instance_id: str = ""
+    # A saga whose runner has not touched it for this long may be taken over by another.
     saga_lease_seconds: float = 30.0
     saga_sweep_interval_seconds: float = 15.0
     # How often a compensation is tried in line before it is left to the sweeper.

@@ -17,7 +17,7 @@ MAX_STOCK = 10_000_000
 
 
 class ProductDoc(BaseModel):
-    """The stored product. `available` is kept equal to stock − reserved by every update, so a
+    """The stored product. `available` is kept equal to stock - reserved by every update, so a
     reservation can test and take it in one conditional write; `holds` maps a reservation id
     to the quantity it holds here, which makes every hold and its undo happen at most once."""
 

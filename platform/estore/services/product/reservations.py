@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -207,17 +208,17 @@ class Reservations:
 
     async def _shortage(self, items: list[ReservedItem]) -> OutOfStock:
         found = {p.id: p for p in await self._repo.products([i.product_id for i in items])}
-        details = [
-            {
-                "product_id": item.product_id,
-                "requested": item.quantity,
-                "available": found[item.product_id].available if item.product_id in found else 0,
-            }
-            for item in items
+        left = {
+            i.product_id: found[i.product_id].available if i.product_id in found else 0
+            for i in items
+        }
+        short = [i for i in items if left[i.product_id] < i.quantity] or items
+        details: list[dict[str, Any]] = [
+            {"product_id": i.product_id, "requested": i.quantity, "available": left[i.product_id]}
+            for i in short
         ]
-        short = [d for d in details if d["available"] < d["requested"]] or details
-        names = ", ".join(f"{d['product_id']} ({d['available']} left)" for d in short)
-        return OutOfStock(f"not enough stock: {names}", details=short)
+        names = ", ".join(f"{i.product_id} ({left[i.product_id]} left)" for i in short)
+        return OutOfStock(f"not enough stock: {names}", details=details)
 
     async def _unhold(self, reservation_id: str, items: list[ReservedItem]) -> None:
         for item in items:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -29,6 +29,7 @@ from estore.services.product.models import (
 )
 from estore.services.product.service import ProductService
 
+Responses = dict[int | str, dict[str, Any]]
 Service = Annotated[ProductService, Depends(service_of)]
 AnyCaller = Annotated[Caller, Depends(require_caller)]
 Admin = Annotated[Caller, Depends(require_role(Role.ADMIN))]
@@ -37,8 +38,8 @@ router = APIRouter(tags=["products"])
 reservations = APIRouter(tags=["reservations"])
 aliases = APIRouter(prefix="/api")
 
-NOT_FOUND = {404: {"description": "No such product"}}
-CONFLICT = {409: {"description": "The stock or reservation does not allow it"}}
+NOT_FOUND: Responses = {404: {"description": "No such product"}}
+CONFLICT: Responses = {409: {"description": "The stock or reservation does not allow it"}}
 
 
 async def admin_or_service(request: Request, caller: AnyCaller) -> Caller:
@@ -86,9 +87,7 @@ async def list_products(
 @router.get("/products/count")
 async def count_products(category_id: str, service: Service) -> ProductCount:
     """Products filed directly under a category: the category service asks before a delete."""
-    return ProductCount(
-        category_id=category_id, count=await service.count_in_category(category_id)
-    )
+    return ProductCount(category_id=category_id, count=await service.count_in_category(category_id))
 
 
 @router.get("/products/{product_id}", responses=NOT_FOUND)
