@@ -11,7 +11,6 @@ from estore.kit.identity import Role
 from estore.services.auth.models import Registration
 from estore.services.auth.service import AuthService
 
-
 DEFAULT_PRODUCTS = 2000
 
 
