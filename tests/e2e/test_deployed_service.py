@@ -1,0 +1,101 @@
+"""The deployed mode: `estore serve auth` configured only by its environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ESTORE = Path(sys.executable).with_name("estore")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def secrets_from_cli() -> dict[str, str]:
+    """What `estore secrets` prints, read back as a deployment would read its env file."""
+    lines = subprocess.run(
+        [ESTORE, "secrets"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    env = dict(line.split("=", 1) for line in lines)
+    return {name: value.strip('"') for name, value in env.items()}
+
+
+def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
+    for _ in range(100):
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the service exited early: {process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture
+def auth_service() -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **secrets_from_cli(),
+        "PORT": str(port),
+        "AUTH_SERVICE_URL": f"http://127.0.0.1:{port}",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+    }
+    process = subprocess.Popen(
+        [ESTORE, "serve", "auth", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/health/ready", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_service_runs_alone_from_its_environment(auth_service: str) -> None:
+    form = {"email": "deployed@example.com", "password": "long enough 1", "name": "D"}
+    registered = httpx.post(f"{auth_service}/api/v1/auth/register", json=form, timeout=5)
+    assert registered.status_code == 201, registered.text
+    token = registered.json()["access_token"]
+    me = httpx.get(
+        f"{auth_service}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+    assert me.json()["email"] == form["email"]
+
+
+def test_a_service_without_its_secrets_refuses_to_start() -> None:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"INTERNAL_SIGNING_KEY", "JWT_PRIVATE_KEY"}
+    }
+    done = subprocess.run(
+        [ESTORE, "serve", "auth"],
+        env={**env, "PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    assert "INTERNAL_SIGNING_KEY" in done.stderr
