@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import fakeredis
 import pytest
+import pytest_asyncio
 import redis.asyncio as aioredis
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -51,15 +53,30 @@ def fast_hashing() -> dict[str, int]:
     return FAST_HASHING
 
 
-@pytest.fixture(scope="module")
-async def cluster() -> AsyncIterator[Cluster]:
-    """The in-process cluster, built once per test module on fresh fakes."""
-    built = Cluster(Wiring(span_exporter=SPANS, batch_spans=False), overrides=FAST_HASHING)
-    await built.start()
-    try:
-        yield built
-    finally:
-        await built.stop()
+def cluster_of(*services: str) -> Any:
+    """A module-scoped `cluster` fixture of just these services (all of them when none named).
+
+    A test folder whose conftest says `cluster = cluster_of("auth", "coupon")` keeps the other
+    services' start-up out of its tests; `fresh` then resets that smaller cluster.
+    """
+
+    @pytest_asyncio.fixture(scope="module", loop_scope="module")
+    async def cluster() -> AsyncIterator[Cluster]:
+        built = Cluster(
+            Wiring(span_exporter=SPANS, batch_spans=False),
+            services=list(services) or None,
+            overrides=FAST_HASHING,
+        )
+        await built.start()
+        try:
+            yield built
+        finally:
+            await built.stop()
+
+    return cluster
+
+
+cluster = cluster_of()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.served import free_ports
+
 pytestmark = pytest.mark.e2e
 
 ESTORE = Path(sys.executable).with_name("estore")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def secrets_from_cli() -> dict[str, str]:
@@ -50,7 +45,7 @@ def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
 
 @pytest.fixture
 def auth_service() -> Iterator[str]:
-    port = free_port()
+    port = free_ports(1)[0]
     env = {
         **os.environ,
         **secrets_from_cli(),
@@ -92,7 +87,7 @@ def test_a_service_without_its_secrets_refuses_to_start() -> None:
     }
     done = subprocess.run(
         [ESTORE, "serve", "auth"],
-        env={**env, "PORT": str(free_port())},
+        env={**env, "PORT": str(free_ports(1)[0])},
         capture_output=True,
         text=True,
         timeout=30,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from estore.gateway.subscriptions import OrderStatusHub
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Role
 from tests.integration.gateway.service_helpers import account
+from tests.served import free_ports, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -25,16 +25,6 @@ PROTOCOL = [Subprotocol("graphql-transport-ws")]
 WATCH = """subscription Watch($id: ID!) {
   orderStatusChanged(orderId: $id) { orderId customerId status reason at }
 }"""
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +37,8 @@ async def served(fast_hashing: dict[str, int]) -> AsyncIterator[Cluster]:
         ports=ports,
         overrides={**fast_hashing, "gateway_subgraphs": "auth"},
     )
-    ready = asyncio.Event()
-    task = asyncio.create_task(cluster.serve("127.0.0.1", ready))
-    await asyncio.wait_for(ready.wait(), timeout=15)
-    try:
+    async with serving(cluster):
         yield cluster
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def ws_url(cluster: Cluster) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,32 +9,17 @@ import pytest
 
 from estore.cluster import SERVICES, Cluster
 from estore.kit.bootstrap import Wiring
+from tests.served import free_ports, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.fixture(scope="module")
 async def served(fast_hashing: dict[str, int]) -> AsyncIterator[Cluster]:
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     cluster = Cluster(Wiring(), served=True, ports=ports, overrides=fast_hashing)
-    ready = asyncio.Event()
-    task = asyncio.create_task(cluster.serve("127.0.0.1", ready))
-    await asyncio.wait_for(ready.wait(), timeout=15)
-    try:
+    async with serving(cluster):
         yield cluster
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_every_service_is_healthy_on_its_port(served: Cluster) -> None:

@@ -24,6 +24,7 @@ from estore.cluster import Cluster, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Caller, Role
 from estore.kit.stores import Stores
+from tests.served import free_ports, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -32,16 +33,6 @@ BOB = Caller(user_id="bob", email="bob@example.com", roles=frozenset({Role.CUSTO
 AGENT = Caller(user_id="agent", email="agent@example.com", roles=frozenset({Role.SUPPORT}))
 # A guard against hanging forever, not a timing assertion.
 GUARD = 10.0
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @dataclass
@@ -118,17 +109,8 @@ async def chat(fast_hashing: dict[str, int]) -> AsyncIterator[Chat]:
         )
         for name, settings in instances.items()
     ]
-    tasks = []
-    for cluster in [main, *others]:
-        ready = asyncio.Event()
-        tasks.append(asyncio.create_task(cluster.serve("127.0.0.1", ready)))
-        await asyncio.wait_for(ready.wait(), timeout=15)
-    try:
+    async with serving(main, *others):
         yield Chat(main, {**ports, "a": ports["ticket"], "b": ports["ticket_b"]})
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def receive(ws: ClientConnection) -> dict[str, Any]:

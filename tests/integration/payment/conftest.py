@@ -1,25 +1,5 @@
-"""A cluster of just the services these tests need, so others' start-up stays out of them."""
+"""Payment tests run on a cluster of auth and payment only."""
 
-from __future__ import annotations
+from tests.conftest import cluster_of
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
-
-from estore.cluster import Cluster
-from estore.kit.bootstrap import Wiring
-from tests.conftest import FAST_HASHING, SPANS
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def cluster() -> AsyncIterator[Cluster]:
-    built = Cluster(
-        Wiring(span_exporter=SPANS, batch_spans=False),
-        services=["auth", "payment"],
-        overrides=FAST_HASHING,
-    )
-    await built.start()
-    try:
-        yield built
-    finally:
-        await built.stop()
+cluster = cluster_of("auth", "payment")

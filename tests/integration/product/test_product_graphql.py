@@ -9,7 +9,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.services.category.models import CategoryInput
-from tests.integration.product.conftest import BOB, as_caller
+from tests.callers import BOB, as_caller
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
