@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
@@ -99,10 +99,12 @@ def _admin_router(runtime: GatewayRuntime) -> APIRouter:
     return router
 
 
-def _health_router(runtime: GatewayRuntime, infra: Infra) -> APIRouter:
+def _health_details(
+    runtime: GatewayRuntime, infra: Infra
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """/health reports whether the gateway is composed and each subgraph's liveness."""
     settings = infra.settings
     assert isinstance(settings, GatewaySettings)
-    router = APIRouter(include_in_schema=False)
 
     async def probe(name: str) -> str:
         try:
@@ -115,18 +117,15 @@ def _health_router(runtime: GatewayRuntime, infra: Infra) -> APIRouter:
             return f"down: {type(exc).__name__}"
         return "up" if response.status_code == 200 else f"down: answered {response.status_code}"
 
-    @router.get("/health")
-    async def health() -> dict[str, Any]:
+    async def details() -> dict[str, Any]:
         names = runtime.subgraphs
         states = [await probe(name) for name in names]
         return {
-            "status": "ok",
-            "service": settings.service,
             "composed": runtime.gateway is not None,
             "subgraphs": dict(zip(names, states, strict=True)),
         }
 
-    return router
+    return details
 
 
 def create_app(infra: Infra) -> FastAPI:
@@ -150,11 +149,8 @@ def create_app(infra: Infra) -> FastAPI:
         on_startup=[runtime.start, hub.start],
         on_shutdown=[hub.stop],
         checks={"composed": composed},
+        health_details=_health_details(runtime, infra),
     )
-    # The kit's /health answers liveness only; the gateway's also reports each subgraph, so
-    # its route goes first (the kit has no hook to extend /health).
-    for route in reversed(_health_router(runtime, infra).routes):
-        app.router.routes.insert(0, route)
     app.add_middleware(DropClientIdentity)
     app.state.runtime = runtime
     app.state.hub = hub

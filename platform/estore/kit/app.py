@@ -20,6 +20,7 @@ from estore.kit.observability import RouteTemplates, TelemetryMiddleware
 
 Hook = Callable[[], Awaitable[Any]]
 Check = Callable[[], Awaitable[None]]
+Details = Callable[[], Awaitable[dict[str, Any]]]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
@@ -78,13 +79,16 @@ async def _run_check(check: Check) -> str:
     return "up"
 
 
-def _operations_router(infra: Infra, checks: dict[str, Check]) -> APIRouter:
+def _operations_router(
+    infra: Infra, checks: dict[str, Check], health_details: Details | None
+) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     service = infra.settings.service
 
     @router.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "service": service}
+    async def health() -> dict[str, Any]:
+        details = await health_details() if health_details else {}
+        return {"status": "ok", "service": service, **details}
 
     @router.get("/health/ready")
     async def ready() -> JSONResponse:
@@ -112,10 +116,12 @@ def create_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     checks: dict[str, Check] | None = None,
+    health_details: Details | None = None,
 ) -> FastAPI:
     """Build a service's app; `service` (its use cases) is what routes and resolvers call.
 
     `routers` serve under /api/v1; `root_routers` at fixed paths such as /.well-known/.
+    `checks` join the store checks of /health/ready; `health_details` adds to /health.
     """
 
     @asynccontextmanager
@@ -142,7 +148,7 @@ def create_service_app(
         app.include_router(router, prefix=prefix, **kwargs)
         templates.add(prefix, router.routes)
 
-    include(_operations_router(infra, infra.readiness_checks() | (checks or {})))
+    include(_operations_router(infra, infra.readiness_checks() | (checks or {}), health_details))
     for router in routers:
         include(router, "/api/v1", responses=ERROR_RESPONSES)
     for router in root_routers:
