@@ -29,8 +29,7 @@ from estore.gateway.gateway import Gateway
 from estore.gateway.limits import check_limits
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
 from estore.gateway.subscriptions import OrderStatusHub, Subscription, may_watch, subscription_of
-from estore.kit.clients import timeout_scope
-from estore.kit.clock import Clock
+from estore.kit.clock import Clock, timeout_scope
 from estore.kit.identity import (
     Caller,
     IdentityRefused,

@@ -22,8 +22,7 @@ import logging
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -32,7 +31,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from estore.kit.breaker import BreakerOpen, BreakerState, CircuitBreaker, StateChangeHook
-from estore.kit.clock import Clock, SystemClock
+from estore.kit.clock import Clock, TimeoutScope, timeout_scope
 from estore.kit.faults import Faults
 from estore.kit.settings import ServiceSettings
 
@@ -460,62 +459,6 @@ class ClientRegistry(Mapping[str, ServiceClient]):
         """Close the transports the clients were built on."""
         for client in self._clients.values():
             await client.aclose()
-
-
-class TimeoutScope(Protocol):
-    async def __aenter__(self) -> object: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None: ...
-
-    def expired(self) -> bool: ...
-
-
-def timeout_scope(clock: Clock, seconds: float) -> TimeoutScope:
-    """`asyncio.timeout(seconds)` measured on `clock`.
-
-    The event loop's timer runs on the system's monotonic clock, so a SystemClock gets the
-    plain asyncio timeout; any other clock (a FakeClock) gets a watchdog sleeping on it.
-    """
-    if isinstance(clock, SystemClock):
-        return asyncio.timeout(seconds)
-    return _ClockTimeout(clock, seconds)
-
-
-class _ClockTimeout:
-    def __init__(self, clock: Clock, seconds: float) -> None:
-        self._clock = clock
-        self._seconds = seconds
-        self._scope = asyncio.timeout(None)
-        self._watchdog: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> _ClockTimeout:
-        await self._scope.__aenter__()
-        self._watchdog = asyncio.create_task(self._expire())
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        await self._scope.__aexit__(exc_type, exc, tb)
-
-    def expired(self) -> bool:
-        return self._scope.expired()
-
-    async def _expire(self) -> None:
-        await self._clock.sleep(self._seconds)
-        # Expire now, through asyncio's own machinery, so cancellation is counted and
-        # turned into TimeoutError exactly as for a loop-timed deadline.
-        self._scope.reschedule(asyncio.get_running_loop().time())
 
 
 class _FullJitter(wait_base):

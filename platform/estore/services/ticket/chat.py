@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from estore.kit.clock import Clock
+from estore.kit.clock import Clock, timeout_scope
 from estore.kit.events import EventBus
 from estore.services.ticket.models import MessageView
 
@@ -217,18 +217,7 @@ class Sequencer:
 
 async def within(clock: Clock, seconds: float | None, work: Awaitable[T]) -> T:
     """Await `work`, raising TimeoutError after `seconds` on `clock` (None: no limit)."""
-    task = asyncio.ensure_future(work)
     if seconds is None:
-        return await task
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-    if task.cancelled():
-        raise TimeoutError
-    return task.result()
+        return await work
+    async with timeout_scope(clock, seconds):
+        return await work
