@@ -16,8 +16,14 @@ from loadtests import config
 from loadtests.gates import OperationStats, Verdict, evaluate
 
 log = logging.getLogger("loadtests")
-# Which services each kind of visitor needs; a visitor whose services are not served stays home.
-NEEDS = {"browser": {"product"}, "shopper": {"order"}, "support": {"ticket"}, "admin": {"product"}}
+# Which services each kind of visitor needs behind the gateway (the ticket service is called
+# directly); a visitor whose services are not served stays home.
+NEEDS = {
+    "browser": {"gateway", "product", "category"},
+    "shopper": {"gateway", "auth", "product", "order", "coupon", "payment"},
+    "support": {"gateway", "auth", "order", "ticket"},
+    "admin": {"gateway", "auth", "product", "coupon"},
+}
 
 
 def operation_stats(environment: Environment) -> list[OperationStats]:
@@ -36,10 +42,11 @@ def operation_stats(environment: Environment) -> list[OperationStats]:
 def apply_mix(environment: Environment) -> None:
     cfg = config.current()
     served = set(cfg.fixtures["services"])
+    weights: dict[str, int] = {str(role): n for role, n in cfg.scenario.mix.items()}
     kept = []
     for user_class in environment.user_classes:
         role = getattr(user_class, "role", "")
-        user_class.weight = cfg.scenario.mix.get(role, 0)
+        user_class.weight = weights.get(role, 0)
         if user_class.weight and NEEDS.get(role, set()) <= served:
             kept.append(user_class)
     if not kept:

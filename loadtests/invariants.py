@@ -18,6 +18,8 @@ class ProductState(BaseModel):
     stock_before: int
     stock: int
     reserved: int = 0
+    available: int | None = Field(None, description="What the shop sells; None when not read")
+    holds: int = Field(0, description="Reservation holds still recorded on the product")
     admin_delta: int = Field(0, description="Stock added (or written off) by admins in the run")
 
 
@@ -110,8 +112,15 @@ def stock_conservation(snapshot: Snapshot) -> Check:
             )
         if p.stock < 0 or p.reserved < 0:
             problems.append(f"{label}: negative stock {p.stock} or reserved {p.reserved}")
-        if p.reserved != 0:
-            problems.append(f"{label}: {p.reserved} units still held after every checkout ended")
+        if p.reserved != 0 or p.holds:
+            problems.append(
+                f"{label}: {p.reserved} units in {p.holds} holds still held after every "
+                "checkout ended"
+            )
+        if p.available is not None and p.available != p.stock - p.reserved:
+            problems.append(
+                f"{label}: {p.available} available != {p.stock} stock - {p.reserved} reserved"
+            )
     return _check("stock conservation", len(snapshot.products), problems)
 
 

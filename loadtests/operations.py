@@ -1,10 +1,15 @@
 """The GraphQL operations a storefront client sends to the gateway, named as a client names them.
 
 Plain strings (no Locust): the gateway caches plans by document, so a real client sends the
-same few documents over and over; so do these users.
+same few documents over and over; so do these users. `problems()` checks them against a
+composed schema, so a run refuses to start on documents the gateway would reject.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from graphql import OperationDefinitionNode, build_client_schema, parse, validate
 
 LOGIN = """
 mutation Login($email: String!, $password: String!) {
@@ -12,7 +17,7 @@ mutation Login($email: String!, $password: String!) {
 }"""
 
 PRODUCTS = """
-query Products($first: Int, $after: String) {
+query Products($first: Int!, $after: String) {
   products(first: $first, after: $after) {
     edges { node { id name price { amount currency } available } }
     pageInfo { hasNextPage endCursor }
@@ -20,7 +25,7 @@ query Products($first: Int, $after: String) {
 }"""
 
 SEARCH = """
-query Search($text: String!, $first: Int) {
+query Search($text: String!, $first: Int!) {
   products(filter: { text: $text }, first: $first) {
     edges { node { id name price { amount currency } } }
   }
@@ -51,4 +56,59 @@ mutation CreateOrder($input: CreateOrderInput!) {
 }"""
 
 MY_ORDERS = """
-query MyOrders { orders(limit: 5) { id status total { amount } } }"""
+query MyOrders($limit: Int!) { orders(limit: $limit) { id status total { amount } } }"""
+
+RESTOCK = """
+mutation Restock($id: ID!, $quantity: Int!) {
+  restockProduct(id: $id, quantity: $quantity) { id stock available }
+}"""
+
+CREATE_COUPON = """
+mutation CreateCoupon($input: CreateCouponInput!) {
+  createCoupon(input: $input) { id code maxRedemptions }
+}"""
+
+# Request names in Locust's statistics are "gql <operation name>".
+OPERATIONS = {
+    "Login": LOGIN,
+    "Products": PRODUCTS,
+    "Search": SEARCH,
+    "Product": PRODUCT,
+    "CartCheck": CART_CHECK,
+    "Categories": CATEGORIES,
+    "CreateOrder": CREATE_ORDER,
+    "MyOrders": MY_ORDERS,
+    "Restock": RESTOCK,
+    "CreateCoupon": CREATE_COUPON,
+}
+
+
+def problems(introspection: dict[str, Any]) -> list[str]:
+    """Why the gateway would reject any of the documents, given its introspection `data`."""
+    schema = build_client_schema(introspection)  # type: ignore[arg-type]
+    found = []
+    for name, document in OPERATIONS.items():
+        parsed = parse(document)
+        declared = [
+            d.name.value if d.name else ""
+            for d in parsed.definitions
+            if isinstance(d, OperationDefinitionNode)
+        ]
+        if declared != [name]:
+            found.append(f"{name}: the document names its operation {declared}")
+        found += [f"{name}: {error.message}" for error in validate(schema, parsed)]
+    return found
+
+
+def camel(value: Any) -> Any:
+    """A snake_case body as GraphQL input field names (`card_number` -> `cardNumber`)."""
+    if isinstance(value, dict):
+        return {_camel_key(k): camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)

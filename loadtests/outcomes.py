@@ -14,10 +14,11 @@ class Outcome(StrEnum):
     UNFINISHED = "unfinished"
 
 
-# The order service explains a FAILED order in words for the customer; these are the words
-# its checkout uses for a shortage and for a card decline.
-_STOCK_WORDS = ("stock", "sold out")
-_DECLINE_WORDS = ("declined", "card has expired", "payment was refused")
+# GraphQL's Order carries no failure code, only `failureReason`: the words the order service's
+# checkout uses for a shortage and for a card decline. A bare "stock" would not do: "the stock
+# held for this order expired" is a compensation, not a shortage.
+_STOCK_WORDS = ("not enough stock", "out of stock", "sold out")
+_DECLINE_WORDS = ("card was declined", "card has expired", "payment was refused")
 
 
 def classify(order: dict[str, Any]) -> Outcome:

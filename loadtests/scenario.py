@@ -110,6 +110,7 @@ class Scenario(_Strict):
     funnel: Funnel = Funnel()
     think_time: ThinkTime = ThinkTime()
     shopper_accounts: Annotated[int, Field(ge=1)] = 50
+    catalog_products: Annotated[int, Field(ge=1, description="Demo products seeded")] = 200
     sale: Sale
     gates: Gates = Gates()
     server: dict[str, Any] = {}

@@ -49,9 +49,7 @@ def build_cluster(scenario: Scenario, auto_ports: bool) -> Cluster:
 
 
 def gateway_url(cluster: Cluster) -> str:
-    # Until the gateway joins the cluster, auth is the only front door there is.
-    front = "gateway" if "gateway" in cluster.infras else "auth"
-    return f"http://127.0.0.1:{cluster.infras[front].settings.port}"
+    return f"http://127.0.0.1:{cluster.infras['gateway'].settings.port}"
 
 
 def emit(tag: str, payload: dict[str, Any]) -> None:
@@ -77,7 +75,7 @@ async def serve(scenario: Scenario, fixtures_path: Path, auto_ports: bool) -> No
         serving.result()
         raise SystemExit("the cluster stopped during start-up")
     try:
-        await seed(cluster)
+        await seed(cluster, products=scenario.catalog_products)
         fixtures = await stage(cluster, scenario, gateway_url(cluster))
         await asyncio.to_thread(_write, fixtures_path, fixtures)
         before = await snapshot.baseline(cluster)

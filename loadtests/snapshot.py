@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from estore.cluster import Cluster
+from estore.services.coupon.models import Coupon
+from estore.services.order.models import Order, Saga
 from estore.services.order.repository import OrderRepository
+from estore.services.payment.models import Charge
+from estore.services.product.models import ProductDoc, StockRecord
 from loadtests.invariants import (
     FINAL_SAGAS,
     ChargeState,
@@ -44,32 +48,42 @@ async def _docs(cluster: Cluster, service: str, collection: str) -> list[dict[st
     return docs
 
 
+async def _shelf(cluster: Cluster) -> list[ProductDoc]:
+    """The product service's own documents, read through its model (a renamed field fails)."""
+    return [ProductDoc.model_validate(d) for d in await _docs(cluster, "product", "products")]
+
+
+async def _stock_changes(cluster: Cluster) -> list[StockRecord]:
+    docs = await _docs(cluster, "product", "stock_changes")
+    return [StockRecord.model_validate(d) for d in docs]
+
+
 async def baseline(cluster: Cluster) -> Baseline:
-    products = await _docs(cluster, "product", "products")
-    changes = await _docs(cluster, "product", "stock_changes")
     return Baseline(
-        stock={p["_id"]: int(p["stock"]) for p in products},
-        stock_change_ids={c["_id"] for c in changes},
+        stock={p.id: p.stock for p in await _shelf(cluster)},
+        stock_change_ids={c.id for c in await _stock_changes(cluster)},
     )
 
 
 async def _products(cluster: Cluster, before: Baseline) -> list[ProductState]:
     deltas: dict[str, int] = {}
-    for change in await _docs(cluster, "product", "stock_changes"):
-        if change["_id"] not in before.stock_change_ids:
-            deltas[change["product_id"]] = deltas.get(change["product_id"], 0) + change["delta"]
+    for change in await _stock_changes(cluster):
+        if change.id not in before.stock_change_ids:
+            deltas[change.product_id] = deltas.get(change.product_id, 0) + change.delta
     # Only products on the shelves before the run: one created mid-run has no known opening stock.
     return [
         ProductState(
-            id=p["_id"],
-            sku=p.get("sku", ""),
-            stock_before=before.stock[p["_id"]],
-            stock=int(p["stock"]),
-            reserved=int(p.get("reserved", 0)),
-            admin_delta=deltas.get(p["_id"], 0),
+            id=p.id,
+            sku=p.sku,
+            stock_before=before.stock[p.id],
+            stock=p.stock,
+            reserved=p.reserved,
+            available=p.available,
+            holds=len(p.holds),
+            admin_delta=deltas.get(p.id, 0),
         )
-        for p in await _docs(cluster, "product", "products")
-        if p["_id"] in before.stock
+        for p in await _shelf(cluster)
+        if p.id in before.stock
     ]
 
 
@@ -77,56 +91,55 @@ async def _orders(cluster: Cluster) -> list[OrderState]:
     if "order" not in cluster.infras:
         return []
     repo = OrderRepository(cluster.infras["order"].db)
-    found: list[OrderState] = []
+    found: dict[str, OrderState] = {}
     for offset in range(0, MAX_DOCS, PAGE):
         page = await repo.page(None, PAGE, offset)
-        found += [
-            OrderState(
-                id=o.id,
-                status=o.status.value,
-                lines=[
-                    Line(
-                        product_id=i.product_id, quantity=i.quantity, unit_price=i.unit_price.amount
-                    )
-                    for i in o.items
-                ],
-                subtotal=o.subtotal.amount,
-                discount=o.discount.amount,
-                total=o.total.amount,
-                coupon_code=o.coupon_code,
-                payment_id=o.payment_id,
-            )
-            for o in page
-        ]
+        # Keyed by id: pages are sorted by creation time, and on a real store ties may move
+        # an order across a page boundary.
+        found.update((o.id, _order_state(o)) for o in page)
         if len(page) < PAGE:
             break
-    return found
+    return list(found.values())
+
+
+def _order_state(order: Order) -> OrderState:
+    return OrderState(
+        id=order.id,
+        status=order.status.value,
+        lines=[
+            Line(product_id=i.product_id, quantity=i.quantity, unit_price=i.unit_price.amount)
+            for i in order.items
+        ],
+        subtotal=order.subtotal.amount,
+        discount=order.discount.amount,
+        total=order.total.amount,
+        coupon_code=order.coupon_code,
+        payment_id=order.payment_id,
+    )
 
 
 async def snapshot(cluster: Cluster, before: Baseline) -> Snapshot:
-    charges = await _docs(cluster, "payment", "charges")
-    coupons = await _docs(cluster, "coupon", "coupons")
-    sagas = await _docs(cluster, "order", "sagas")
+    charges = [Charge.model_validate(d) for d in await _docs(cluster, "payment", "charges")]
+    coupons = [Coupon.model_validate(d) for d in await _docs(cluster, "coupon", "coupons")]
+    sagas = [Saga.model_validate(d) for d in await _docs(cluster, "order", "sagas")]
     return Snapshot(
         products=await _products(cluster, before),
         orders=await _orders(cluster),
         charges=[
-            ChargeState(
-                id=c["_id"], status=c["status"], amount=c["amount"], refunded=c.get("refunded", 0)
-            )
+            ChargeState(id=c.id, status=c.status.value, amount=c.amount, refunded=c.refunded)
             for c in charges
         ],
         coupons=[
             CouponState(
-                code=c["code"],
-                redeemed=c.get("redeemed", 0),
-                max_redemptions=c.get("max_redemptions"),
-                max_per_customer=c.get("max_per_customer"),
-                per_customer=c.get("per_customer", {}),
+                code=c.code,
+                redeemed=c.redeemed,
+                max_redemptions=c.max_redemptions,
+                max_per_customer=c.max_per_customer,
+                per_customer=c.per_customer,
             )
             for c in coupons
         ],
-        sagas=[SagaState(id=s["_id"], status=s["status"], order_id=s["order_id"]) for s in sagas],
+        sagas=[SagaState(id=s.id, status=s.status.value, order_id=s.order_id) for s in sagas],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import httpx
+from graphql import get_introspection_query
 
 from estore.cluster import Cluster
 from estore.kit.errors import Conflict
@@ -19,6 +19,7 @@ from estore.seed import DEMO_USERS
 from estore.services.auth.models import Registration
 from estore.services.coupon.models import CouponInput, DiscountKind
 from estore.services.product.models import ProductInput, StockChange
+from loadtests import operations as ops
 from loadtests.scenario import Scenario
 
 SHOPPER_PASSWORD = "sale-day-pass-1"
@@ -97,29 +98,17 @@ async def _browse_ids(cluster: Cluster, scenario: Scenario) -> list[str]:
     return ids[:BROWSE_SAMPLE]
 
 
-# The gateway speaks for the storefront only once its composed schema has what clients call.
-NEEDED_FIELDS = {
-    "Query": {"products", "product", "categories"},
-    "Mutation": {"login", "createOrder"},
-}
-INTROSPECT = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }"
-
-
-async def front_api(cluster: Cluster) -> str:
-    """`graphql` when the gateway serves every operation the visitors send, else `rest`."""
+async def check_operations(cluster: Cluster) -> None:
+    """Refuse to stage a run whose GraphQL documents the composed schema would reject."""
     if "gateway" not in cluster.infras:
-        return "rest"
-    try:
-        async with cluster.client("gateway", timeout=10) as client:
-            answer = (await client.post("/graphql", json={"query": INTROSPECT})).json()
-        schema = answer["data"]["__schema"]
-    except (httpx.HTTPError, KeyError, TypeError, ValueError):
-        return "rest"
-    offered = {
-        "Query": {f["name"] for f in (schema.get("queryType") or {}).get("fields") or []},
-        "Mutation": {f["name"] for f in (schema.get("mutationType") or {}).get("fields") or []},
-    }
-    return "graphql" if all(need <= offered[t] for t, need in NEEDED_FIELDS.items()) else "rest"
+        raise RuntimeError("the storefront's visitors talk to the gateway, and none is served")
+    async with cluster.client("gateway", timeout=30) as client:
+        answer = (await client.post("/graphql", json={"query": get_introspection_query()})).json()
+    if answer.get("errors") or not answer.get("data"):
+        raise RuntimeError(f"the gateway did not answer introspection: {answer.get('errors')}")
+    wrong = ops.problems(answer["data"])
+    if wrong:
+        raise RuntimeError("the gateway would reject the visitors' operations: " + "; ".join(wrong))
 
 
 def _staff(role: Role) -> dict[str, str]:
@@ -129,12 +118,13 @@ def _staff(role: Role) -> dict[str, str]:
 
 async def stage(cluster: Cluster, scenario: Scenario, gateway_url: str) -> dict[str, Any]:
     """Everything the load needs; services not yet in the cluster are left out."""
+    await check_operations(cluster)
     has = set(cluster.apps)
     fixtures: dict[str, Any] = {
         "scenario": scenario.name,
         "gateway_url": gateway_url,
         "services": sorted(has),
-        "api": await front_api(cluster),
+        "api": "graphql",
         "urls": {n: f"http://127.0.0.1:{i.settings.port}" for n, i in cluster.infras.items()},
         "shoppers": await _accounts(cluster, scenario.shopper_accounts),
         "admin": _staff(Role.ADMIN),

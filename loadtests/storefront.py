@@ -1,5 +1,5 @@
-"""A storefront client over a Locust HTTP session: the gateway's GraphQL when it is served,
-the services' REST otherwise. Each call is one named request in Locust's statistics.
+"""A storefront client over a Locust HTTP session: the gateway's GraphQL, as a web shop sends it.
+Each call is one named request (`gql <operation>`) in Locust's statistics.
 
 A GraphQL answer with `errors` is a failed request even with HTTP 200. A checkout that ends in
 a FAILED order (out of stock, declined) is a successful request: the system answered correctly.
@@ -7,31 +7,25 @@ a FAILED order (out of stock, declined) is a successful request: the system answ
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from locust.clients import HttpSession
 
 from loadtests import operations as ops
 
 PAGE = 20
-
-
-class Storefront(Protocol):
-    def login(self, email: str, password: str) -> str | None: ...
-    def products(self, after: str | None = None) -> tuple[list[str], str | None]: ...
-    def search(self, text: str) -> list[str]: ...
-    def product(self, product_id: str, name: str = "Product") -> dict[str, Any] | None: ...
-    def categories(self) -> None: ...
-    def checkout(self, order: dict[str, Any]) -> dict[str, Any] | None: ...
+MAX_MESSAGE = 200
 
 
 class GraphQLStorefront:
+    """One signed-in (or anonymous) client; `login` keeps the token for later calls."""
+
     def __init__(self, session: HttpSession) -> None:
         self._session = session
         self._headers: dict[str, str] = {}
 
-    def _call(self, name: str, query: str, variables: dict[str, Any]) -> dict[str, Any] | None:
-        body = {"operationName": name, "query": query, "variables": variables}
+    def _call(self, name: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        body = {"operationName": name, "query": ops.OPERATIONS[name], "variables": variables}
         with self._session.post(
             "/graphql", json=body, headers=self._headers, name=f"gql {name}", catch_response=True
         ) as response:
@@ -40,16 +34,20 @@ class GraphQLStorefront:
             except ValueError:
                 response.failure(f"HTTP {response.status_code}: not JSON")
                 return None
-            if payload.get("errors"):
-                first = payload["errors"][0]
-                code = (first.get("extensions") or {}).get("code", "error")
-                response.failure(f"{code}: {first.get('message', '')[:200]}")
+            if not isinstance(payload, dict):
+                response.failure(f"HTTP {response.status_code}: not a GraphQL response")
                 return None
-            data: dict[str, Any] = payload.get("data") or {}
+            if payload.get("errors"):
+                response.failure(_error_text(payload["errors"][0]))
+                return None
+            data = payload.get("data")
+            if not isinstance(data, dict):
+                response.failure(f"HTTP {response.status_code}: no data and no errors")
+                return None
             return data
 
     def login(self, email: str, password: str) -> str | None:
-        data = self._call("Login", ops.LOGIN, {"email": email, "password": password})
+        data = self._call("Login", {"email": email, "password": password})
         if not data:
             return None
         token: str = data["login"]["accessToken"]
@@ -57,7 +55,7 @@ class GraphQLStorefront:
         return token
 
     def products(self, after: str | None = None) -> tuple[list[str], str | None]:
-        data = self._call("Products", ops.PRODUCTS, {"first": PAGE, "after": after})
+        data = self._call("Products", {"first": PAGE, "after": after})
         if not data:
             return [], None
         page = data["products"]
@@ -65,93 +63,38 @@ class GraphQLStorefront:
         return [edge["node"]["id"] for edge in page["edges"]], cursor
 
     def search(self, text: str) -> list[str]:
-        data = self._call("Search", ops.SEARCH, {"text": text, "first": PAGE})
+        data = self._call("Search", {"text": text, "first": PAGE})
         return [e["node"]["id"] for e in data["products"]["edges"]] if data else []
 
     def product(self, product_id: str, name: str = "Product") -> dict[str, Any] | None:
-        query = ops.CART_CHECK if name == "CartCheck" else ops.PRODUCT
-        data = self._call(name, query, {"id": product_id})
+        """The product page (or the cart's lighter check); None when it failed or is gone."""
+        data = self._call(name, {"id": product_id})
         return data.get("product") if data else None
 
     def categories(self) -> None:
-        self._call("Categories", ops.CATEGORIES, {})
+        self._call("Categories", {})
 
     def checkout(self, order: dict[str, Any]) -> dict[str, Any] | None:
-        data = self._call("CreateOrder", ops.CREATE_ORDER, {"input": _camel(order)})
+        """The order as `createOrder` returned it (status, failureReason, ...)."""
+        data = self._call("CreateOrder", {"input": ops.camel(order)})
         return data.get("createOrder") if data else None
 
+    def my_orders(self, limit: int = 5) -> list[dict[str, Any]]:
+        data = self._call("MyOrders", {"limit": limit})
+        return list(data["orders"]) if data else []
 
-class RestStorefront:
-    """The same client over each service's REST API, for a cluster served without a gateway."""
+    def restock(self, product_id: str, quantity: int) -> dict[str, Any] | None:
+        data = self._call("Restock", {"id": product_id, "quantity": quantity})
+        return data.get("restockProduct") if data else None
 
-    def __init__(self, session: HttpSession, urls: dict[str, str]) -> None:
-        self._session = session
-        self._urls = urls
-        self._headers: dict[str, str] = {}
-
-    def _request(
-        self, method: str, service: str, path: str, name: str, **kwargs: Any
-    ) -> Any | None:
-        url = f"{self._urls[service]}/api/v1{path}"
-        with self._session.request(
-            method, url, name=f"rest {name}", headers=self._headers, catch_response=True, **kwargs
-        ) as response:
-            if response.status_code >= 400:
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
-                return None
-            return response.json() if response.content else {}
-
-    def login(self, email: str, password: str) -> str | None:
-        body = {"email": email, "password": password}
-        pair = self._request("POST", "auth", "/auth/login", "Login", json=body)
-        if not pair:
-            return None
-        self._headers = {"Authorization": f"Bearer {pair['access_token']}"}
-        return str(pair["access_token"])
-
-    def products(self, after: str | None = None) -> tuple[list[str], str | None]:
-        params: dict[str, Any] = {"first": PAGE} | ({"after": after} if after else {})
-        page = self._request("GET", "product", "/products", "Products", params=params)
-        if not page:
-            return [], None
-        return [p["id"] for p in page["items"]], page.get("next_cursor")
-
-    def search(self, text: str) -> list[str]:
-        params = {"text": text, "first": PAGE}
-        page = self._request("GET", "product", "/products", "Search", params=params)
-        return [p["id"] for p in page["items"]] if page else []
-
-    def product(self, product_id: str, name: str = "Product") -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self._request(
-            "GET", "product", f"/products/{product_id}", name
-        )
-        return found
-
-    def categories(self) -> None:
-        self._request("GET", "category", "/categories", "Categories")
-
-    def checkout(self, order: dict[str, Any]) -> dict[str, Any] | None:
-        placed: dict[str, Any] | None = self._request(
-            "POST", "order", "/orders", "CreateOrder", json=order
-        )
-        return placed
+    def create_coupon(self, coupon: dict[str, Any]) -> dict[str, Any] | None:
+        data = self._call("CreateCoupon", {"input": ops.camel(coupon)})
+        return data.get("createCoupon") if data else None
 
 
-def _camel(value: Any) -> Any:
-    """REST's snake_case body as GraphQL input field names."""
-    if isinstance(value, dict):
-        return {_camel_key(k): _camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    return value
-
-
-def _camel_key(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def storefront_for(session: HttpSession, fixtures: dict[str, Any]) -> Storefront:
-    if fixtures.get("api") == "graphql":
-        return GraphQLStorefront(session)
-    return RestStorefront(session, fixtures["urls"])
+def _error_text(error: dict[str, Any]) -> str:
+    """The first error as a failure line: the subgraph's own code when the gateway passes one."""
+    extensions = error.get("extensions") or {}
+    code = extensions.get("downstreamCode") or extensions.get("code") or "error"
+    where = f" ({extensions['serviceName']})" if extensions.get("serviceName") else ""
+    return f"{code}{where}: {str(error.get('message', ''))[:MAX_MESSAGE]}"

@@ -15,7 +15,7 @@ from loadtests import config
 from loadtests.chat import chat_live
 from loadtests.gates import OUTCOME_TYPE
 from loadtests.outcomes import classify
-from loadtests.storefront import Storefront, storefront_for
+from loadtests.storefront import GraphQLStorefront
 
 SEARCH_WORDS = ("phone", "tv", "flash", "shirt", "lamp", "book", "earbuds", "chair")
 _numbers = itertools.count()
@@ -36,7 +36,7 @@ class Visitor(HttpUser):
         worker = getattr(runner, "worker_index", 0) if runner else 0
         self.number = next(_numbers) + 100_000 * worker
         self.rng = random.Random(f"{cfg.scenario.seed}:{self.role}:{self.number}")
-        self.shop: Storefront = storefront_for(self.client, self.fixtures)
+        self.shop = GraphQLStorefront(self.client)
 
     def wait_time(self) -> float:
         think = self.scenario.think_time
@@ -90,7 +90,7 @@ class Shopper(Visitor):
         self.sign_in(accounts[self.number % len(accounts)])
         self.cart: dict[str, int] = {}
         funnel = self.scenario.funnel
-        self.tasks = (
+        self.tasks: list[Any] = (
             [Shopper.browse] * round(funnel.browse)
             + [Shopper.add_to_cart] * round(funnel.cart)
             + [Shopper.checkout] * round(funnel.checkout)
@@ -158,44 +158,31 @@ class Shopper(Visitor):
 
 class Admin(Visitor):
     """Restocks the everyday catalog (never the sale items: the sale stays short on purpose)
-    and creates campaign coupons, through the services' admin REST."""
+    and creates campaign coupons, through the gateway's admin mutations."""
 
     role = "admin"
 
     def on_start(self) -> None:
-        self.token = self.sign_in(self.fixtures["admin"])
-
-    def _admin_call(self, service: str, path: str, name: str, body: dict[str, Any]) -> None:
-        url = f"{self.fixtures['urls'][service]}/api/v1{path}"
-        headers = {"Authorization": f"Bearer {self.token}"}
-        self.client.request(
-            "PATCH" if path.endswith("/stock") else "POST",
-            url,
-            json=body,
-            headers=headers,
-            name=f"rest {name}",
-        )
+        self.sign_in(self.fixtures["admin"])
+        sale = set(self.fixtures["sale_product_ids"])
+        self.everyday = [p for p in self.fixtures["browse_ids"] if p not in sale]
 
     @task(3)
     def restock(self) -> None:
-        sale = set(self.fixtures["sale_product_ids"])
-        everyday = [p for p in self.fixtures["browse_ids"] if p not in sale]
-        if "product" in self.fixtures["urls"] and everyday:
-            product = self.rng.choice(everyday)
-            body = {"delta": self.rng.randint(1, 5), "reason": "load: restock"}
-            self._admin_call("product", f"/products/{product}/stock", "Restock", body)
+        if self.everyday:
+            self.shop.restock(self.rng.choice(self.everyday), self.rng.randint(1, 5))
 
     @task(1)
     def create_coupon(self) -> None:
-        if "coupon" in self.fixtures["urls"]:
-            code = f"LOAD-{self.number}-{self.rng.getrandbits(32):08X}"
-            body = {"code": code, "kind": "PERCENT", "percent": 5, "max_redemptions": 10}
-            self._admin_call("coupon", "/coupons", "CreateCoupon", body)
+        code = f"LOAD-{self.number}-{self.rng.getrandbits(32):08X}"
+        coupon = {"code": code, "kind": "PERCENT", "percent": 5, "max_redemptions": 10}
+        self.shop.create_coupon(coupon)
 
 
 class SupportSeeker(Visitor):
-    """A customer who needs help: opens a ticket over REST and chats about it live over the
-    ticket service's WebSocket; a support agent answers over REST."""
+    """A customer who needs help: looks at their orders (GraphQL), opens a ticket over the
+    ticket service's REST and chats about it live over its WebSocket (the ticket service is
+    not federated); a support agent, signed in through the gateway too, answers over REST."""
 
     role = "support"
 
@@ -203,16 +190,12 @@ class SupportSeeker(Visitor):
         accounts = self.fixtures["shoppers"]
         self.token = self.sign_in(accounts[self.number % len(accounts)])
         support = self.fixtures["support"]
-        self.agent = self._login_rest(support["email"], support["password"])
-        self.ticket: str | None = None
-
-    def _login_rest(self, email: str, password: str) -> str:
-        url = f"{self.fixtures['urls']['auth']}/api/v1/auth/login"
-        body = {"email": email, "password": password}
-        response = self.client.post(url, json=body, name="rest Login")
-        if response.status_code != 200:
+        agent = GraphQLStorefront(self.client)
+        token = agent.login(support["email"], support["password"])
+        if token is None:
             raise StopUser()
-        return str(response.json()["access_token"])
+        self.agent = token
+        self.ticket: str | None = None
 
     def _tickets(self, path: str, token: str, name: str, body: dict[str, Any]) -> Any:
         url = f"{self.fixtures['urls']['ticket']}/api/v1{path}"
@@ -222,6 +205,7 @@ class SupportSeeker(Visitor):
 
     @task(1)
     def open_ticket(self) -> None:
+        self.shop.my_orders()
         body = {"subject": "Where is my sale order?", "body": "It says pending, is it coming?"}
         opened = self._tickets("/tickets", self.token, "OpenTicket", body)
         self.ticket = opened["id"] if opened else self.ticket

@@ -15,9 +15,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.clock import FakeClock
+from estore.kit.observability import configure_logging
 
 REAL_REDIS_URL = os.environ.get("ESTORE_TEST_REDIS_URL")
 SPANS = InMemorySpanExporter()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # structlog's console renderer draws each logged exception with all its locals (with
+    # rich installed), which made one logged 500 take minutes: tests log JSON, warnings up.
+    configure_logging("WARNING", json=True)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from contracts.fuzz.checks import CHECKS, MAX_EXAMPLES
 from contracts.harness.inprocess import ClusterApp
 
 Headers = Callable[[], dict[str, str]]
+# A call that hangs is a finding, not a reason for the suite to hang.
+CALL_TIMEOUT_SECONDS = 5.0
 
 
 def openapi_of(app: ClusterApp) -> OpenApiSchema:
@@ -43,10 +45,10 @@ def fuzz(schema: OpenApiSchema, headers: Headers, max_examples: int = MAX_EXAMPL
         )
         @given(case=operation.as_strategy())
         def run(case: Case) -> None:
-            case.call_and_validate(headers=headers(), checks=CHECKS)
+            case.call_and_validate(headers=headers(), checks=CHECKS, timeout=CALL_TIMEOUT_SECONDS)
 
         try:
             run()
-        except Exception as exc:
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis reports in a group
             failures.append(f"{operation.label}: {exc}")
     return failures

@@ -18,7 +18,7 @@ def clean_sale() -> Snapshot:
     """Two confirmed orders (one with a 10% coupon), one compensated after a decline."""
     return Snapshot(
         products=[
-            ProductState(id="tv", sku="TV", stock_before=5, stock=2, admin_delta=0),
+            ProductState(id="tv", sku="TV", stock_before=5, stock=2, available=2, admin_delta=0),
             ProductState(id="ear", sku="EAR", stock_before=10, stock=13, admin_delta=4),
         ],
         orders=[
@@ -90,6 +90,20 @@ def test_a_hold_left_behind_breaks_stock_conservation() -> None:
     snapshot = clean_sale()
     snapshot.products[1].reserved = 2
     assert "still held" in failed_checks(snapshot)["stock conservation"][0]
+
+
+def test_a_hold_recorded_on_a_product_breaks_stock_conservation_even_at_zero_reserved() -> None:
+    snapshot = clean_sale()
+    snapshot.products[0].holds = 1
+    assert "in 1 holds still held" in failed_checks(snapshot)["stock conservation"][0]
+
+
+def test_available_out_of_step_with_stock_and_reserved_breaks_stock_conservation() -> None:
+    snapshot = clean_sale()
+    snapshot.products[0].available = 3
+    assert failed_checks(snapshot)["stock conservation"] == [
+        "TV: 3 available != 2 stock - 0 reserved"
+    ]
 
 
 def test_a_charge_kept_for_a_failed_order_breaks_the_money_check() -> None:

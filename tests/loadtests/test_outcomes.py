@@ -26,3 +26,18 @@ def test_any_other_failure_was_compensated() -> None:
 
 def test_a_pending_order_is_unfinished() -> None:
     assert classify({"status": "PENDING"}) is Outcome.UNFINISHED
+
+
+def test_an_expired_stock_hold_is_a_compensation_not_a_shortage() -> None:
+    order = {
+        "status": "FAILED",
+        "failureReason": "the stock held for this order expired before payment completed",
+    }
+    assert classify(order) is Outcome.COMPENSATED
+
+
+def test_an_expired_card_and_a_refused_payment_read_as_declined() -> None:
+    expired = {"status": "FAILED", "failureReason": "your card has expired"}
+    refused = {"status": "FAILED", "failureReason": "the payment was refused: amount too large"}
+    assert classify(expired) is Outcome.DECLINED
+    assert classify(refused) is Outcome.DECLINED

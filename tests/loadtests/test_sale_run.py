@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from loadtests.scenario import SCENARIOS
 
@@ -48,4 +49,16 @@ def test_a_short_distributed_sale_passes_its_gates_and_keeps_the_invariants(
     # Every answered checkout is an order in the store (an unanswered one may be too).
     assert 0 < sum(outcomes.values()) <= sum(invariants["totals"]["orders"].values())
     assert (run / "report.html").stat().st_size > 0
-    assert json.loads((run / "stats.json").read_text())
+    assert_the_storefront_spoke_graphql(json.loads((run / "stats.json").read_text()))
+
+
+# Only the ticket service (not federated) is called over REST and its WebSocket.
+TICKET_REQUESTS = {"rest OpenTicket", "rest AgentReply", "ws Chat"}
+
+
+def assert_the_storefront_spoke_graphql(stats: list[dict[str, Any]]) -> None:
+    requests = {s["name"]: s for s in stats if s["method"] != "SAGA"}
+    graphql = {name for name, s in requests.items() if s["method"] == "POST" and name[:4] == "gql "}
+    assert set(requests) - graphql <= TICKET_REQUESTS, sorted(requests)
+    assert {"gql Login", "gql Products", "gql CartCheck", "gql CreateOrder"} <= graphql, graphql
+    assert requests["gql CreateOrder"]["num_requests"] > 0

@@ -33,6 +33,24 @@ def _keep_directives(node: Any) -> tuple:
     return tuple(d for d in node.directives or () if d.name.value in KEPT_DIRECTIVES)
 
 
+def _merged_description(nodes: Sequence[Any]) -> Any:
+    """Federation's pick among differing descriptions: a sole non-empty one, else the most common.
+
+    Ties go to the first subgraph by name; an empty description loses to any other.
+    """
+    counts: dict[str, int] = {}
+    found: dict[str, Any] = {}
+    for node in nodes:
+        if node.description is None:
+            continue
+        text = node.description.value
+        found.setdefault(text, node.description)
+        counts[text] = counts.get(text, 0) + (1 if text else -(10**9))
+    if not counts:
+        return None
+    return found[max(counts, key=lambda text: counts[text])]
+
+
 def _loosest(types: Sequence[TypeNode]) -> TypeNode:
     """Non-null only where every subgraph promises non-null."""
     if all(isinstance(t, NonNullTypeNode) for t in types):
@@ -61,7 +79,13 @@ def _intersect(owner: str, nodes_by_subgraph: list[tuple[str, Sequence[Any]]]) -
                 )
     first = nodes_by_subgraph[0][1]
     return tuple(
-        dataclasses.replace(n, directives=_keep_directives(n))
+        dataclasses.replace(
+            n,
+            directives=_keep_directives(n),
+            description=_merged_description(
+                [m for _, nodes in nodes_by_subgraph for m in nodes if m.name.value == n.name.value]
+            ),
+        )
         for n in first
         if n.name.value in common
     )
@@ -88,6 +112,7 @@ def _merge_fields(type_name: str, defs: Definitions, route: TypeRoute) -> tuple:
                 type=_loosest([f.node.type for _, f in owned]),
                 arguments=arguments,
                 directives=_keep_directives(node),
+                description=_merged_description([f.node for _, f in owned]),
             )
         )
     return tuple(merged)
@@ -95,7 +120,10 @@ def _merge_fields(type_name: str, defs: Definitions, route: TypeRoute) -> tuple:
 
 def _merge_type(name: str, defs: Definitions, route: TypeRoute, hidden: set[str]) -> Any:
     node: Any = defs[0][1].node
-    changes: dict[str, Any] = {"directives": _keep_directives(node)}
+    changes: dict[str, Any] = {
+        "directives": _keep_directives(node),
+        "description": _merged_description([t.node for _, t in defs]),
+    }
     if route.kind in ("object_type_definition", "interface_type_definition"):
         changes["fields"] = _merge_fields(name, defs, route)
         interfaces = {
@@ -106,8 +134,14 @@ def _merge_type(name: str, defs: Definitions, route: TypeRoute, hidden: set[str]
         members = {m.name.value: m for _, t in defs for m in getattr(t.node, "types", None) or ()}
         changes["types"] = tuple(m for n, m in members.items() if n not in hidden)
     elif route.kind == "enum_type_definition":
-        values = {v.name.value: v for _, t in defs for v in getattr(t.node, "values", None) or ()}
-        changes["values"] = tuple(values.values())
+        sources: dict[str, list[Any]] = {}
+        for _, t in defs:
+            for value in getattr(t.node, "values", None) or ():
+                sources.setdefault(value.name.value, []).append(value)
+        changes["values"] = tuple(
+            dataclasses.replace(same[0], description=_merged_description(same))
+            for same in sources.values()
+        )
     elif route.kind == "input_object_type_definition":
         changes["fields"] = _intersect(
             name, [(s, getattr(t.node, "fields", None) or ()) for s, t in defs]

@@ -45,13 +45,20 @@ class Outcome:
 def downstream_error(
     subgraph: str, message: str, path: PathKey | None, extensions: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
+    """A subgraph's error as Apollo Gateway reports it: the subgraph's own code kept, if any.
+
+    Apollo falls back to DOWNSTREAM_SERVICE_ERROR only for an error without a code. The code is
+    also copied to `downstreamCode`, which earlier clients of this gateway read.
+    """
     error: dict[str, Any] = {"message": message}
     if path:
         error["path"] = path
     ext = dict(extensions or {})
-    if "code" in ext:
-        ext["downstreamCode"] = ext.pop("code")
-    error["extensions"] = {**ext, "code": DOWNSTREAM_SERVICE_ERROR, "serviceName": subgraph}
+    if ext.get("code"):
+        ext["downstreamCode"] = ext["code"]
+    else:
+        ext["code"] = DOWNSTREAM_SERVICE_ERROR
+    error["extensions"] = {**ext, "serviceName": subgraph}
     return error
 
 

@@ -36,6 +36,7 @@ from estore.gateway.shape import shape_response
 from estore.gateway.supergraph import Supergraph
 
 V = TypeVar("V")
+BAD_USER_INPUT = "BAD_USER_INPUT"
 
 
 class LruCache(Generic[V]):
@@ -67,6 +68,16 @@ class PreparedOperation:
     fragments: Mapping[str, FragmentDefinitionNode]
     errors: tuple[GraphQLError, ...]
     conditions: tuple[str, ...]
+
+
+def _bad_user_input(error: GraphQLError) -> GraphQLError:
+    """Variables that do not fit are the client's input, coded as Apollo codes them."""
+    return GraphQLError(
+        error.message,
+        error.nodes,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": BAD_USER_INPUT},
+    )
 
 
 def _refused(errors: list[GraphQLError]) -> PreparedOperation:
@@ -150,7 +161,9 @@ class Gateway:
             return list(prepared.errors)
         definitions = prepared.operation.variable_definitions or ()
         result = get_variable_values(self.schema, definitions, dict(variables or {}))
-        return result if isinstance(result, list) else dict(result.coerced)
+        if isinstance(result, list):
+            return [_bad_user_input(error) for error in result]
+        return dict(result.coerced)
 
     def _plan(
         self, query: str, name: str | None, prepared: PreparedOperation, coerced: dict[str, Any]

@@ -55,19 +55,27 @@ async def test_traceparent_is_carried_into_the_called_service(traced: Cluster) -
     assert me.resource.attributes["service.name"] == "auth"
 
 
-async def test_logs_are_json_with_service_and_trace_ids(
-    traced: Cluster, capsys: pytest.CaptureFixture[str]
-) -> None:
-    configure_logging("INFO", json=True)
-    async with traced.client("auth") as client:
+async def log_a_failed_login(cluster: Cluster) -> None:
+    async with cluster.client("auth") as client:
         headers = {"traceparent": "00-11111111111111111111111111111111-2222222222222222-01"}
-        traced.infras["auth"].telemetry.log.info("probe")  # outside a request: no trace ids
+        cluster.infras["auth"].telemetry.log.info("probe")  # outside a request: no trace ids
         await client.post(
             "/api/v1/auth/login",
             json={"email": "nobody@example.com", "password": "wrong"},
             headers=headers,
         )
+
+
+async def test_logs_are_json_with_service_and_trace_ids(
+    traced: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", json=True)
+    try:
+        await log_a_failed_login(traced)
+    finally:
+        configure_logging("WARNING", json=True)
     err = capsys.readouterr().err
+
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     probe = next(line for line in lines if line["event"] == "probe")
     assert probe["service"] == "auth" and "trace_id" not in probe

@@ -51,7 +51,9 @@ async def logout(body: RefreshRequest, service: Service) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/auth/me", responses=UNAUTHORIZED)
+@router.get(
+    "/auth/me", responses={**UNAUTHORIZED, 404: {"description": "The account no longer exists"}}
+)
 async def me(caller: CurrentCaller, service: Service) -> PublicUser:
     return await service.me(caller)
 

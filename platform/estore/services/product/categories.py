@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import quote
 
 from estore.kit.clients import DependencyError, ServiceClient
 from estore.kit.errors import Unavailable
@@ -21,7 +22,9 @@ class CategoryClient:
 
     async def subtree(self, category_id: str) -> list[str] | None:
         try:
-            response = await self._client.get(f"/api/v1/categories/{category_id}/subtree")
+            # Ids come from clients: quoted, so one cannot reach another path of the service.
+            path = f"/api/v1/categories/{quote(category_id, safe='')}/subtree"
+            response = await self._client.get(path)
         except DependencyError as exc:
             raise Unavailable(f"the category service is unavailable: {exc.reason}") from exc
         if response.status_code == 404:

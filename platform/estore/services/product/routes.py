@@ -40,6 +40,7 @@ aliases = APIRouter(prefix="/api")
 
 NOT_FOUND: Responses = {404: {"description": "No such product"}}
 CONFLICT: Responses = {409: {"description": "The stock or reservation does not allow it"}}
+RESERVATION: Responses = {**CONFLICT, 404: {"description": "No such reservation"}}
 
 
 async def admin_or_service(request: Request, caller: AnyCaller) -> Caller:
@@ -153,22 +154,22 @@ async def reserve(
     return reservation
 
 
-@reservations.get("/reservations/{reservation_id}", responses={404: {"description": "None"}})
+@reservations.get("/reservations/{reservation_id}", responses=RESERVATION)
 async def get_reservation(reservation_id: str, _: AnyCaller, service: Service) -> Reservation:
     return await service.reservations.get(reservation_id)
 
 
-@reservations.post("/reservations/{reservation_id}/confirm", responses=CONFLICT)
+@reservations.post("/reservations/{reservation_id}/confirm", responses=RESERVATION)
 async def confirm(reservation_id: str, _: AnyCaller, service: Service) -> Reservation:
     return await service.reservations.confirm(reservation_id)
 
 
-@reservations.post("/reservations/{reservation_id}/release", responses=CONFLICT)
+@reservations.post("/reservations/{reservation_id}/release", responses=RESERVATION)
 async def release(reservation_id: str, _: AnyCaller, service: Service) -> Reservation:
     return await service.reservations.release(reservation_id)
 
 
-@reservations.post("/reservations/{reservation_id}/restock", responses=CONFLICT)
+@reservations.post("/reservations/{reservation_id}/restock", responses=RESERVATION)
 async def restock(
     reservation_id: str,
     _: Annotated[Caller, Depends(admin_or_service)],
