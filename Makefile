@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint load bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,17 +14,22 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(VENV)/bin/estore up
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
+	$(PY) -m pytest contracts
 	bash tests/real-redis.sh $(PY)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check platform tests benchmarks
+	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks
 	$(VENV)/bin/mypy
+
+load: $(STAMP)
+	$(PY) -m loadtests.run
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_transport.py
 	$(PY) benchmarks/bench_fastmongo.py
+	$(PY) benchmarks/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks
