@@ -21,11 +21,13 @@ from contracts.harness.provider import (
     today_message_sources,
     verify_as_customer,
 )
+from contracts.harness.seeding import CHECKOUT_PEERS
 from contracts.harness.served import ServedProvider
 from contracts.harness.verify import Seed, Verdict, verify_messages
 from contracts.providers import (
     test_verify_auth,
     test_verify_coupon,
+    test_verify_order,
     test_verify_payment,
     test_verify_product,
 )
@@ -37,11 +39,14 @@ REPO = PACT_DIR.parent.parent
 class ProviderCheck:
     seeds: dict[str, Seed]
     produce: Callable[[ServedProvider], Callable[[str], dict]] | None = None
+    # The registered services the provider calls while serving or seeding a state.
+    peers: tuple[str, ...] = ()
 
 
 PROVIDERS: dict[str, ProviderCheck] = {
     "auth": ProviderCheck(test_verify_auth.SEEDS, test_verify_auth.produce_with),
     "coupon": ProviderCheck(test_verify_coupon.SEEDS),
+    "order": ProviderCheck(test_verify_order.SEEDS, peers=CHECKOUT_PEERS),
     "payment": ProviderCheck(test_verify_payment.SEEDS),
     "product": ProviderCheck(test_verify_product.SEEDS),
 }
@@ -70,7 +75,7 @@ def verify_provider(name: str, directories: dict[str, Path]) -> list[Verdict]:
     """Every pact naming `name`, from each labelled directory, against today's provider."""
     check = PROVIDERS[name]
     verdicts: list[Verdict] = []
-    with ServedProvider(name) as served:
+    with ServedProvider(name, peers=check.peers) as served:
         for label, directory in directories.items():
             http = [(label, p) for _, p in today_http_sources(name, directory)]
             verdicts += verify_as_customer(served, check.seeds, http) if http else []

@@ -20,17 +20,22 @@ import functools
 import json
 import logging
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
+from prometheus_client import CollectorRegistry
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from estore.kit.breaker import BreakerOpen, BreakerState, CircuitBreaker, StateChangeHook
+from estore.kit.breaker import BreakerOpen, CircuitBreaker
+from estore.kit.clients.errors import (
+    CircuitOpenError,
+    DependencyError,
+    DependencyTimeout,
+    DependencyUnavailable,
+)
+from estore.kit.clients.metrics import ClientMetrics
+from estore.kit.clients.policy import FullJitter, RetryPolicy, StopBeforeDeadline, is_retryable
 from estore.kit.clock import Clock, TimeoutScope, timeout_scope
 from estore.kit.faults import Faults
 from estore.kit.settings import ServiceSettings
@@ -47,101 +52,6 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 OUTCOMES = ("success", "client_error", "error", "unavailable", "timeout", "circuit_open")
 DEFAULT_DEADLINE_SECONDS: float = ServiceSettings.model_fields["request_deadline_seconds"].default
-
-
-class DependencyError(Exception):
-    """A call to `dependency` failed; `status` is the HTTP status when the dependency answered.
-
-    `retryable` says whether trying again later may help; `retry_after` (seconds) is set when
-    the client knows how long to wait (an open circuit); `response` is the failing answer.
-    """
-
-    outcome = "error"
-
-    def __init__(
-        self,
-        dependency: str,
-        reason: str,
-        status: int | None = None,
-        *,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        response: httpx.Response | None = None,
-    ) -> None:
-        super().__init__(f"{dependency}: {reason}")
-        self.dependency = dependency
-        self.reason = reason
-        self.status = status
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.response = response
-
-
-class DependencyUnavailable(DependencyError):
-    """Not reachable (connection refused, dropped) or answered 502/503/504."""
-
-    outcome = "unavailable"
-
-
-class DependencyTimeout(DependencyError):
-    """No answer in time: the call's deadline or an attempt's timeout ran out."""
-
-    outcome = "timeout"
-
-
-class CircuitOpenError(DependencyUnavailable):
-    """Refused without calling: the dependency's circuit breaker is open."""
-
-    outcome = "circuit_open"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Retries for idempotent calls: full-jitter exponential backoff within the deadline.
-
-    `attempts` counts the first try. `attempt_timeout` bounds one attempt, so that a hung
-    attempt leaves deadline for another; None lets one attempt use the whole deadline.
-    """
-
-    attempts: int = 3
-    backoff: float = 0.05
-    max_backoff: float = 1.0
-    attempt_timeout: float | None = None
-
-
-@dataclass(frozen=True)
-class BreakerPolicy:
-    failure_threshold: int = 5
-    reset_timeout: float = 30.0
-    half_open_max_calls: int = 1
-
-
-class ClientMetrics:
-    """The dependency metrics of one service, registered in that service's registry."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "estore_dependency_requests",
-            "Calls to a dependency by final outcome (after retries).",
-            ["dependency", "outcome"],
-            registry=registry,
-        )
-        self.seconds = Histogram(
-            "estore_dependency_request_seconds",
-            "Duration of calls to a dependency, retries included.",
-            ["dependency"],
-            registry=registry,
-        )
-        self.breaker_state = Gauge(
-            "estore_circuit_breaker_state",
-            "Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open.",
-            ["dependency"],
-            registry=registry,
-        )
-
-    def track(self, breaker: CircuitBreaker) -> None:
-        """Export `breaker`'s state; read at scrape time, so it is never stale."""
-        self.breaker_state.labels(dependency=breaker.name).set_function(breaker.gauge_value)
 
 
 class ServiceClient:
@@ -313,10 +223,9 @@ class ServiceClient:
     def _retrying(self, deadline_at: float) -> AsyncRetrying:
         policy = self.retry
         return AsyncRetrying(
-            stop=stop_after_attempt(policy.attempts)
-            | _StopBeforeDeadline(self._clock, deadline_at),
-            wait=_FullJitter(policy.backoff, policy.max_backoff, self._rng),
-            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(policy.attempts) | StopBeforeDeadline(self._clock, deadline_at),
+            wait=FullJitter(policy.backoff, policy.max_backoff, self._rng),
+            retry=retry_if_exception(is_retryable),
             sleep=self._clock.sleep,
             reraise=True,
         )
@@ -398,101 +307,6 @@ class ServiceClient:
         return f"ServiceClient({self.name!r}, {self.base_url!r})"
 
 
-class ClientRegistry(Mapping[str, ServiceClient]):
-    """One service's clients by dependency name, sharing one `Faults` and one metrics set.
-
-    Built from name -> (base_url, transport); the registry owns the transports. Breaker
-    transitions are logged unless `on_breaker_change` is given.
-    """
-
-    def __init__(
-        self,
-        dependencies: Mapping[str, tuple[str, httpx.AsyncBaseTransport]],
-        *,
-        clock: Clock,
-        registry: CollectorRegistry,
-        faults: Faults | None = None,
-        header_providers: Sequence[HeaderProvider] = (),
-        deadline: float = DEFAULT_DEADLINE_SECONDS,
-        retry: RetryPolicy | None = None,
-        breaker: BreakerPolicy | None = None,
-        on_breaker_change: StateChangeHook | None = None,
-        seed: int = 0,
-    ) -> None:
-        self.faults = faults if faults is not None else Faults(seed=seed)
-        self.metrics = ClientMetrics(registry)
-        policy = breaker or BreakerPolicy()
-        self._clients = {
-            name: ServiceClient(
-                name,
-                base_url,
-                transport,
-                clock=clock,
-                breaker=CircuitBreaker(
-                    name,
-                    clock,
-                    failure_threshold=policy.failure_threshold,
-                    reset_timeout=policy.reset_timeout,
-                    half_open_max_calls=policy.half_open_max_calls,
-                    on_state_change=on_breaker_change or _log_transition,
-                ),
-                faults=self.faults,
-                metrics=self.metrics,
-                header_providers=header_providers,
-                deadline=deadline,
-                retry=retry,
-                seed=seed,
-            )
-            for name, (base_url, transport) in dependencies.items()
-        }
-
-    def __getitem__(self, name: str) -> ServiceClient:
-        return self._clients[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._clients)
-
-    def __len__(self) -> int:
-        return len(self._clients)
-
-    async def aclose(self) -> None:
-        """Close the transports the clients were built on."""
-        for client in self._clients.values():
-            await client.aclose()
-
-
-class _FullJitter(wait_base):
-    """Wait a uniform draw from [0, min(max, initial * 2**(n-1))], from a seeded RNG.
-
-    tenacity's own jittered waits draw from the global `random`, which tests cannot seed
-    per client.
-    """
-
-    def __init__(self, initial: float, maximum: float, rng: random.Random) -> None:
-        self._initial = initial
-        self._maximum = maximum
-        self._rng = rng
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        ceiling = min(self._maximum, self._initial * 2 ** (retry_state.attempt_number - 1))
-        return self._rng.uniform(0.0, ceiling)
-
-
-class _StopBeforeDeadline(stop_base):
-    """Give up when the next backoff would end at or past the deadline: fail now, not later."""
-
-    def __init__(self, clock: Clock, deadline_at: float) -> None:
-        self._clock = clock
-        self._deadline_at = deadline_at
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._clock.monotonic() + retry_state.upcoming_sleep >= self._deadline_at
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, DependencyError) and exc.retryable
-
-
 def _has_idempotency_key(headers: HeaderInput | None) -> bool:
     if not headers:
         return False
@@ -503,8 +317,3 @@ def _has_idempotency_key(headers: HeaderInput | None) -> bool:
 def _dump_json(value: Any) -> bytes:
     # The same compact, strict encoding httpx uses for `json=`.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _log_transition(breaker: CircuitBreaker, old: BreakerState, new: BreakerState) -> None:
-    log = logger.warning if new is BreakerState.OPEN else logger.info
-    log("circuit %s: %s -> %s", breaker.name, old.value, new.value)
