@@ -46,7 +46,9 @@ class ProviderCheck:
 PROVIDERS: dict[str, ProviderCheck] = {
     "auth": ProviderCheck(test_verify_auth.SEEDS, test_verify_auth.produce_with),
     "coupon": ProviderCheck(test_verify_coupon.SEEDS),
-    "order": ProviderCheck(test_verify_order.SEEDS, peers=CHECKOUT_PEERS),
+    "order": ProviderCheck(
+        test_verify_order.SEEDS, test_verify_order.produce_with, peers=CHECKOUT_PEERS
+    ),
     "payment": ProviderCheck(test_verify_payment.SEEDS),
     "product": ProviderCheck(test_verify_product.SEEDS),
 }

@@ -18,9 +18,13 @@ class ProductState(BaseModel):
     stock_before: int
     stock: int
     reserved: int = 0
-    available: int | None = Field(None, description="What the shop sells; None when not read")
-    holds: int = Field(0, description="Reservation holds still recorded on the product")
-    admin_delta: int = Field(0, description="Stock added (or written off) by admins in the run")
+    available: int | None = Field(
+        default=None, description="What the shop sells; None when not read"
+    )
+    holds: int = Field(default=0, description="Reservation holds still recorded on the product")
+    admin_delta: int = Field(
+        default=0, description="Stock added (or written off) by admins in the run"
+    )
 
 
 class Line(BaseModel):

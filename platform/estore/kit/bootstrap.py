@@ -40,7 +40,7 @@ class Wiring:
     batch_spans: bool = True
 
 
-def _exporter(settings: ServiceSettings, wiring: Wiring) -> SpanExporter | None:
+def span_exporter_for(settings: ServiceSettings, wiring: Wiring) -> SpanExporter | None:
     if wiring.span_exporter is not None:
         return wiring.span_exporter
     if settings.otel_exporter_otlp_endpoint:
@@ -54,7 +54,7 @@ def build_infra(settings: ServiceSettings, dependencies: tuple[str, ...], wiring
     assert settings.internal_signing_key is not None
     clock = wiring.clock
     provider = tracer_provider(
-        settings.service, _exporter(settings, wiring), batch=wiring.batch_spans
+        settings.service, span_exporter_for(settings, wiring), batch=wiring.batch_spans
     )
     telemetry = Telemetry(settings.service, provider)
     db = wiring.stores.database(settings.mongodb_uri, settings.database)
