@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The gateway parity suite compares answers with Apollo Gateway, which runs on Node.
+NODE_STAMP := tests/parity/node_modules/.installed-stamp
 
 .PHONY: up test lint load bench clean
 
@@ -11,10 +13,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(NODE_STAMP): tests/parity/package-lock.json
+	npm ci --prefix tests/parity --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 up: $(STAMP)
 	$(VENV)/bin/estore up
 
-test: lint
+test: lint $(NODE_STAMP)
 	$(PY) -m pytest
 	$(PY) -m pytest contracts
 	bash tests/real-redis.sh $(PY)

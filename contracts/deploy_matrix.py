@@ -27,6 +27,7 @@ from contracts.harness.verify import Seed, Verdict, verify_messages
 from contracts.providers import (
     test_verify_auth,
     test_verify_coupon,
+    test_verify_gateway,
     test_verify_order,
     test_verify_payment,
     test_verify_product,
@@ -41,11 +42,23 @@ class ProviderCheck:
     produce: Callable[[ServedProvider], Callable[[str], dict]] | None = None
     # The registered services the provider calls while serving or seeding a state.
     peers: tuple[str, ...] = ()
+    # Serve every member on its own port (the gateway reaches its subgraphs over HTTP).
+    loopback: bool = False
+    # How HTTP pacts are replayed: by default with a forwarded customer.
+    verify_http: Callable[
+        [ServedProvider, dict[str, Seed], list[tuple[str, str]]], list[Verdict]
+    ] = verify_as_customer
 
 
 PROVIDERS: dict[str, ProviderCheck] = {
     "auth": ProviderCheck(test_verify_auth.SEEDS, test_verify_auth.produce_with),
     "coupon": ProviderCheck(test_verify_coupon.SEEDS),
+    "gateway": ProviderCheck(
+        test_verify_gateway.SEEDS,
+        peers=test_verify_gateway.PEERS,
+        loopback=True,
+        verify_http=test_verify_gateway.verify_as_signed_in_customer,
+    ),
     "order": ProviderCheck(
         test_verify_order.SEEDS, test_verify_order.produce_with, peers=CHECKOUT_PEERS
     ),
@@ -77,10 +90,10 @@ def verify_provider(name: str, directories: dict[str, Path]) -> list[Verdict]:
     """Every pact naming `name`, from each labelled directory, against today's provider."""
     check = PROVIDERS[name]
     verdicts: list[Verdict] = []
-    with ServedProvider(name, peers=check.peers) as served:
+    with ServedProvider(name, peers=check.peers, loopback=check.loopback) as served:
         for label, directory in directories.items():
             http = [(label, p) for _, p in today_http_sources(name, directory)]
-            verdicts += verify_as_customer(served, check.seeds, http) if http else []
+            verdicts += check.verify_http(served, check.seeds, http) if http else []
             messages = [(label, p) for _, p in today_message_sources(name, directory)]
             if messages and check.produce is not None:
                 verdicts += verify_messages(name, messages, check.produce(served))

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pact import match
 
 from contracts.harness.clients import CUSTOMER, client_to
+from contracts.harness.messages import at_least_one
 from contracts.harness.pacts import PactBook, book_fixture
 from estore.kit.bootstrap import JWKS_PATH
 from estore.kit.clock import SystemClock
@@ -46,7 +47,7 @@ async def test_gateway_verifies_a_token_with_the_keys_auth_publishes(book: PactB
         .given("auth signs tokens with one key")
         .with_request("GET", JWKS_PATH)
         .will_respond_with(200)
-        .with_body({"keys": match.each_like(jwk_matcher(ring))}, "application/json")
+        .with_body({"keys": at_least_one(jwk_matcher(ring))}, "application/json")
     )
     defaults = ServiceSettings()
     issuer = TokenIssuer(ring, defaults.jwt_issuer, defaults.jwt_audience, SystemClock(), 60)

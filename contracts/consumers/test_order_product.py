@@ -7,7 +7,7 @@ from typing import Any
 from pact import match
 
 from contracts.harness.consumer import expect, served_client
-from contracts.harness.messages import ID, money, timestamp
+from contracts.harness.messages import ID, at_least_one, money, timestamp
 from contracts.harness.pacts import PactBook, book_fixture
 from estore.services.order.peers import ProductPeer, Rejected
 
@@ -26,7 +26,7 @@ def reservation(status: str) -> dict[str, Any]:
         "id": match.regex(RESERVATION_ID, regex=ID),
         "reservation_key": ORDER_ID,
         "status": status,
-        "items": match.each_like(
+        "items": at_least_one(
             {
                 "product_id": PRODUCT_ID,
                 "sku": match.str("KBD-0001"),
@@ -88,7 +88,7 @@ async def test_order_learns_which_product_is_short_of_stock(book: PactBook) -> N
             "error": {
                 "code": "out_of_stock",
                 "message": match.str("not enough stock"),
-                "details": match.each_like(
+                "details": at_least_one(
                     {"product_id": PRODUCT_ID, "requested": 2, "available": match.int(1)}
                 ),
             }

@@ -19,6 +19,15 @@ def timestamp(example: str = "2024-06-01T12:00:00.000000Z") -> Any:
     return match.regex(example, regex=ISO_DATETIME)
 
 
+def at_least_one(example: Any) -> Any:
+    """An array of one or more items like `example`.
+
+    Pact's `each_like` without `min` writes a bare type rule that an empty array satisfies;
+    every array a consumer reads an element of needs at least one.
+    """
+    return match.each_like(example, min=1)
+
+
 def money(amount: int = 1999, currency: str = "EUR") -> dict[str, Any]:
     return {"amount": match.int(amount), "currency": match.regex(currency, regex=CURRENCY)}
 

@@ -8,6 +8,7 @@ loop, because the fake stores belong to the loop that created them.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Coroutine, Iterable
 from concurrent.futures import Future
@@ -33,10 +34,23 @@ def registered(names: Iterable[str]) -> list[str]:
     return [name for name in names if name in SERVICES]
 
 
+def free_ports(count: int) -> list[int]:
+    """Loopback ports free right now; all bound at once so no two come back the same."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [int(s.getsockname()[1]) for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
 class ServedProvider:
     """One provider (plus the registered services it calls) served over loopback.
 
     `app_wrapper` lets a test serve a deliberately altered provider (the meta-test).
+    `loopback` serves every member on its own port, calling each other over HTTP, as the
+    served cluster does (the gateway's subgraph calls then cross real sockets).
     """
 
     def __init__(
@@ -45,10 +59,14 @@ class ServedProvider:
         *,
         peers: Iterable[str] = (),
         app_wrapper: Any = None,
+        loopback: bool = False,
     ) -> None:
+        if loopback and app_wrapper is not None:
+            raise ValueError("a loopback cluster serves its apps unwrapped")
         self.provider = provider
         self.names = [provider, *registered(p for p in peers if p != provider)]
         self._wrap = app_wrapper
+        self._loopback = loopback
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
@@ -107,6 +125,9 @@ class ServedProvider:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        if self._loopback:
+            await self._serve_cluster()
+            return
         self.cluster = Cluster(Wiring(), services=self.names, overrides=FAST_HASHING)
         await self.cluster.start()
         app: Any = self.cluster.apps[self.provider]
@@ -130,3 +151,25 @@ class ServedProvider:
             server.should_exit = True
             await asyncio.gather(task, return_exceptions=True)
             await self.cluster.stop()
+
+    async def _serve_cluster(self) -> None:
+        assert self._stopped is not None
+        ports = dict(zip(self.names, free_ports(len(self.names)), strict=True))
+        self.cluster = Cluster(
+            Wiring(), services=self.names, served=True, ports=ports, overrides=FAST_HASHING
+        )
+        ready = asyncio.Event()
+        task = asyncio.create_task(self.cluster.serve("127.0.0.1", ready))
+        try:
+            waiting = asyncio.create_task(ready.wait())
+            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if task.done():
+                task.result()
+                raise RuntimeError("the served cluster stopped during start-up")
+            self.port = ports[self.provider]
+            self._ready.set()
+            await self._stopped.wait()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

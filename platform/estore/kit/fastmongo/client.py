@@ -6,7 +6,7 @@ AsyncMongoMockClient instances keep scanning exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mongomock.collection import Collection
@@ -15,6 +15,7 @@ from mongomock.filtering import filter_applies
 from mongomock.mongo_client import MongoClient
 from mongomock_motor import AsyncMongoMockClient
 
+from .cursor import FastCursor
 from .keys import store_key
 from .store import Document, IndexedServerStore
 
@@ -27,10 +28,32 @@ class _IndexedCollection(Collection):
         # checks) gets its documents here, so narrowing here speeds up all of them.
         store = self._store
         if not store.is_empty:
+            if type(filter) is dict and not filter:
+                # The empty filter matches everything: no need to ask the matcher per document.
+                return iter(list(store.documents))
             candidates = store.narrow(filter)
             if candidates is not None:
                 return (doc for doc in candidates if filter_applies(filter, doc))
         return super()._iter_documents(filter)
+
+    def find(self, *args: Any, **kwargs: Any) -> FastCursor:
+        cursor = super().find(*args, **kwargs)
+        # mongomock built and validated it; the subclass only changes how pages are read.
+        cursor.__class__ = FastCursor
+        return cursor
+
+    def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Document | None:
+        # mongomock's find_one, except that its cursor reads (copies) only the first document.
+        if filter is None:
+            filter = {}
+        if not isinstance(filter, Mapping):
+            filter = {"_id": filter}
+        cursor = self.find(filter, *args, **kwargs)
+        cursor._first_only = True
+        try:
+            return next(cursor)
+        except StopIteration:
+            return None
 
     def _apply_update_document(
         self, existing_document: Document, spec: Any, document: Any, was_insert: bool

@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from estore.kit.clock import Clock
@@ -90,6 +90,9 @@ class ChatSession:
         await self._ws.accept()
         try:
             await self._serve()
+        except WebSocketDisconnect:
+            # The client left (a normal close, or its connection dropped): nothing to answer.
+            return
         except Close as close:
             if close.error is not None:
                 with contextlib.suppress(Exception):
