@@ -95,6 +95,6 @@ class GraphQLStorefront:
 def _error_text(error: dict[str, Any]) -> str:
     """The first error as a failure line: the subgraph's own code when the gateway passes one."""
     extensions = error.get("extensions") or {}
-    code = extensions.get("downstreamCode") or extensions.get("code") or "error"
+    code = extensions.get("code") or "error"
     where = f" ({extensions['serviceName']})" if extensions.get("serviceName") else ""
     return f"{code}{where}: {str(error.get('message', ''))[:MAX_MESSAGE]}"

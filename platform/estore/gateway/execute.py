@@ -47,16 +47,13 @@ def downstream_error(
 ) -> dict[str, Any]:
     """A subgraph's error as Apollo Gateway reports it: the subgraph's own code kept, if any.
 
-    Apollo falls back to DOWNSTREAM_SERVICE_ERROR only for an error without a code. The code is
-    also copied to `downstreamCode`, which earlier clients of this gateway read.
+    Apollo falls back to DOWNSTREAM_SERVICE_ERROR only for an error without a code.
     """
     error: dict[str, Any] = {"message": message}
     if path:
         error["path"] = path
     ext = dict(extensions or {})
-    if ext.get("code"):
-        ext["downstreamCode"] = ext["code"]
-    else:
+    if not ext.get("code"):
         ext["code"] = DOWNSTREAM_SERVICE_ERROR
     error["extensions"] = {**ext, "serviceName": subgraph}
     return error

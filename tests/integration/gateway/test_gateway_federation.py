@@ -91,7 +91,7 @@ async def test_a_subgraph_error_keeps_its_code_and_is_located_at_the_client_path
     assert answer.json()["data"] is None
     assert error["path"] == ["order"]
     assert error["extensions"]["serviceName"] == "order"
-    assert error["extensions"]["downstreamCode"] == "UNAUTHORIZED"
+    assert error["extensions"]["code"] == "UNAUTHORIZED"
 
 
 async def test_a_query_deeper_than_the_limit_is_refused(gateway: httpx.AsyncClient) -> None:
