@@ -6,7 +6,8 @@ one report lists every broken operation with schemathesis's reproduction (curl) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -29,8 +30,16 @@ def openapi_of(app: ClusterApp) -> OpenApiSchema:
     return schema
 
 
-def fuzz(schema: OpenApiSchema, headers: Headers, max_examples: int = MAX_EXAMPLES) -> list[str]:
-    """Failures as "<operation>: <schemathesis report>"; empty when every check held."""
+def fuzz(
+    schema: Any,
+    headers: Headers,
+    max_examples: int = MAX_EXAMPLES,
+    checks: Sequence[Any] = CHECKS,
+) -> list[str]:
+    """Failures as "<operation>: <schemathesis report>"; empty when every check held.
+
+    `schema` is an OpenAPI or a GraphQL schema: both yield operations and cases alike.
+    """
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -45,7 +54,9 @@ def fuzz(schema: OpenApiSchema, headers: Headers, max_examples: int = MAX_EXAMPL
         )
         @given(case=operation.as_strategy())
         def run(case: Case) -> None:
-            case.call_and_validate(headers=headers(), checks=CHECKS, timeout=CALL_TIMEOUT_SECONDS)
+            case.call_and_validate(
+                headers=headers(), checks=list(checks), timeout=CALL_TIMEOUT_SECONDS
+            )
 
         try:
             run()

@@ -75,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="write today's schema as snapshot")
     args = parser.parse_args(argv)
     today = asyncio.run(composed_sdl())
-    changes = diff(SNAPSHOT.read_text(), today) if SNAPSHOT.exists() else SchemaDiff()
-    print(changes.report())
+    if not SNAPSHOT.exists():
+        print(f"no snapshot yet at {SNAPSHOT}")
+        changes = SchemaDiff(breaking=[] if args.update else ["no snapshot to compare with"])
+    else:
+        changes = diff(SNAPSHOT.read_text(), today)
+        print(changes.report())
     if args.update:
         SNAPSHOT.write_text(today)
         print(f"snapshot written: {SNAPSHOT}")

@@ -167,6 +167,25 @@ async def test_cursor_sort_skip_limit_and_async_for_over_an_index(orders: Collec
     assert seen == [{"_id": n, "n": n} for n in (977, 967, 957)]
 
 
+async def test_sorted_limited_find_copies_only_the_page(
+    orders: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mongomock.collection import Collection as MongomockCollection
+
+    copied: list[Any] = []
+    real_copy = MongomockCollection._copy_only_fields
+
+    def counting_copy(self: Any, doc: Any, fields: Any, container: Any) -> Any:
+        copied.append(doc["_id"])
+        return real_copy(self, doc, fields, container)
+
+    monkeypatch.setattr(MongomockCollection, "_copy_only_fields", counting_copy)
+    page = orders.find({"n": {"$gte": 10}}).sort([("status", 1), ("n", -1)]).limit(3)
+    found = await page.skip(1).to_list(None)
+    assert [doc["_id"] for doc in found] == [996, 994, 992]
+    assert copied == [996, 994, 992]
+
+
 # --- unique indexes --------------------------------------------------------------------
 
 

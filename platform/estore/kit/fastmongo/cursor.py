@@ -40,7 +40,9 @@ class FastCursor(Cursor):
     def _compute_results(self, with_limit_and_skip: bool = False) -> list[Document]:
         plan = self._plan() if with_limit_and_skip else None
         # A full result already cached by mongomock stays the one snapshot that is served.
-        if plan is None or (self._results and self._factory_last_generated_results is self._factory):
+        if plan is None or (
+            self._results and self._factory_last_generated_results is self._factory
+        ):
             return super()._compute_results(with_limit_and_skip)
         key = (self._factory, *plan[1:])
         # mongomock recomputes while the whole result is empty; so does this page.
@@ -79,15 +81,17 @@ class FastCursor(Cursor):
 
 
 def _plain_projection(projection: Any) -> bool:
-    # Projection operators ($slice, $elemMatch) can fail for one document and not another;
-    # plain include/exclude projections succeed or fail alike for every document.
+    # Top-level include/exclude projections succeed or fail alike for every document. Operators
+    # ($slice, $elemMatch), positional `$` and dotted paths (mongomock fails on an array of
+    # scalars under the parent) can fail for one document and not another.
     if projection is None:
         return True
-    if isinstance(projection, list | tuple):
-        return not any("$" in str(key) for key in projection)
     if isinstance(projection, dict):
-        # A positional `$` path fails only in documents that hold its parent field.
-        return not any(
-            isinstance(value, dict) or "$" in str(key) for key, value in projection.items()
-        )
-    return False
+        if any(isinstance(value, dict) for value in projection.values()):
+            return False
+        keys = list(projection)
+    elif isinstance(projection, list | tuple):
+        keys = list(projection)
+    else:
+        return False
+    return all(isinstance(key, str) and "." not in key and "$" not in key for key in keys)

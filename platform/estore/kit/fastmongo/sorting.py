@@ -10,6 +10,7 @@ subclasses) sends the whole sort to mongomock's own passes over the un-copied do
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Hashable, Sequence
@@ -97,7 +98,7 @@ def first_sorted(documents: list[Document], pairs: SortPairs, stop: int | None) 
 def _signed_ranks(documents: Sequence[Document], path: str, descending: bool) -> list[int]:
     # Dense ranks turn every key into an int, which can be negated for a descending key.
     keys = [native_key(path, document) for document in documents]
-    rank_of = {key: number for number, key in enumerate(sorted(set(keys)))}
+    rank_of = {key: number for number, key in enumerate(sorted(set(keys)))}  # type: ignore[type-var]
     sign = -1 if descending else 1
     return [sign * rank_of[key] for key in keys]
 
@@ -106,9 +107,9 @@ def _mongomock_sorted(documents: list[Document], pairs: SortPairs) -> list[Docum
     # mongomock's own passes (Collection._get_dataset), so exotic values order, or fail, alike.
     ordered = documents
     for path, descending in reversed(pairs):
-        ordered = sorted(
-            ordered,
-            key=lambda document, path=path: filtering.resolve_sort_key(path, document),
-            reverse=descending,
-        )
+        ordered = sorted(ordered, key=functools.partial(_mongomock_key, path), reverse=descending)
     return ordered
+
+
+def _mongomock_key(path: str, document: Document) -> Any:
+    return filtering.resolve_sort_key(path, document)

@@ -43,6 +43,25 @@ CONFLICT: Responses = {409: {"description": "The stock or reservation does not a
 RESERVATION: Responses = {**CONFLICT, 404: {"description": "No such reservation"}}
 
 
+def _reservation_link(suffix: str, method: str) -> dict[str, Any]:
+    """An OpenAPI link from a Reservation answer to an operation on the same reservation."""
+    path = "~1api~1v1~1reservations~1{reservation_id}" + suffix.replace("/", "~1")
+    return {
+        "operationRef": f"#/paths/{path}/{method}",
+        "parameters": {"reservation_id": "$response.body#/id"},
+    }
+
+
+# What a client can do next with the reservation it was given (for stateful API testing).
+RESERVATION_LINKS: dict[str, Any] = {
+    "links": {
+        "GetReservation": _reservation_link("", "get"),
+        "ConfirmReservation": _reservation_link("/confirm", "post"),
+        "ReleaseReservation": _reservation_link("/release", "post"),
+    }
+}
+
+
 async def admin_or_service(request: Request, caller: AnyCaller) -> Caller:
     """An admin, or another service: only services hold the key the caller header is signed
     with, and the order service restocks on its customer's behalf when an order is cancelled."""
@@ -140,7 +159,12 @@ async def add_review(
     "/reservations",
     status_code=201,
     responses={
-        200: {"model": Reservation, "description": "This key was reserved before"},
+        201: RESERVATION_LINKS,
+        200: {
+            "model": Reservation,
+            "description": "This key was reserved before",
+            **RESERVATION_LINKS,
+        },
         **CONFLICT,
         404: {"description": "No such product"},
     },

@@ -34,10 +34,33 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such tick
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "Not allowed in this status"}}
 
 
+def _ticket_link(suffix: str, method: str) -> dict[str, Any]:
+    """An OpenAPI link from a ticket answer to an operation on the same ticket."""
+    path = "~1api~1v1~1tickets~1{ticket_id}" + suffix.replace("/", "~1")
+    return {
+        "operationRef": f"#/paths/{path}/{method}",
+        "parameters": {"ticket_id": "$response.body#/id"},
+    }
+
+
+# What a client can do next with the ticket it opened (for stateful API testing).
+TICKET_LINKS: dict[str, Any] = {
+    "links": {
+        "ReadTicket": _ticket_link("", "get"),
+        "ListMessages": _ticket_link("/messages", "get"),
+        "PostMessage": _ticket_link("/messages", "post"),
+        "ChangeStatus": _ticket_link("/status", "post"),
+    }
+}
+
+
 @router.post(
     "/tickets",
     status_code=201,
-    responses={503: {"description": "The order could not be checked; nothing stored"}},
+    responses={
+        201: TICKET_LINKS,
+        503: {"description": "The order could not be checked; nothing stored"},
+    },
 )
 async def open_ticket(form: OpenTicket, caller: CurrentCaller, service: Service) -> TicketDetail:
     """Open a ticket with its first message; `order_id`, if given, must be your order."""
