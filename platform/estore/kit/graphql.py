@@ -13,8 +13,8 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import ExecutionContext
 
-from estore.kit.errors import ServiceError
-from estore.kit.identity import Caller, current_caller
+from estore.kit.errors import Forbidden, ServiceError, Unauthorized
+from estore.kit.identity import Caller, Role, current_caller
 
 DOCUMENT_CACHE_SIZE = 512
 
@@ -26,6 +26,19 @@ class SubgraphContext(BaseContext):
         super().__init__()
         self.caller = caller
         self.service = service
+
+    def signed_in(self, why: str = "sign in first") -> Caller:
+        """The caller, or Unauthorized saying why signing in is needed."""
+        if self.caller is None:
+            raise Unauthorized(why)
+        return self.caller
+
+    def with_role(self, role: Role, why: str) -> Caller:
+        """A signed-in caller holding `role`; otherwise Unauthorized or Forbidden, with `why`."""
+        caller = self.signed_in(why)
+        if not caller.has_role(role):
+            raise Forbidden(why)
+        return caller
 
 
 class SubgraphSchema(strawberry.federation.Schema):

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from estore.kit.errors import BadRequest, Forbidden, Unauthorized, validated
+from estore.kit.errors import BadRequest, validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Role
 from estore.services.category.models import Category as CategoryDoc
@@ -23,11 +23,7 @@ def _service(info: Ctx) -> CategoryService:
 
 
 def _require_admin(info: Ctx) -> None:
-    caller = info.context.caller
-    if caller is None:
-        raise Unauthorized("sign in as an admin to change categories")
-    if not caller.has_role(Role.ADMIN):
-        raise Forbidden("only admins may change categories")
+    info.context.with_role(Role.ADMIN, "only admins may change categories")
 
 
 @strawberry.federation.type(keys=["id"])

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from estore.kit.errors import BadRequest, Forbidden, Unauthorized, validated
+from estore.kit.errors import BadRequest, validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller, Role
 from estore.kit.money import MoneyType
@@ -24,17 +24,11 @@ def _service(info: Info[SubgraphContext, Any]) -> CouponService:
 
 
 def _caller(info: Info[SubgraphContext, Any]) -> Caller:
-    caller: Caller | None = info.context.caller
-    if caller is None:
-        raise Unauthorized("sign in to see your coupons")
-    return caller
+    return info.context.signed_in("sign in to see your coupons")
 
 
 def _admin(info: Info[SubgraphContext, Any]) -> Caller:
-    caller = _caller(info)
-    if not caller.has_role(Role.ADMIN):
-        raise Forbidden("only admins manage coupons")
-    return caller
+    return info.context.with_role(Role.ADMIN, "only admins manage coupons")
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.federation.schema_directives import FieldSet, Key
 from strawberry.types import Info
 
-from estore.kit.errors import Unauthorized, validated
+from estore.kit.errors import validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller
 from estore.kit.money import MoneyType
@@ -25,10 +25,7 @@ def _service(info: Info[SubgraphContext, Any]) -> OrderService:
 
 
 def _caller(info: Info[SubgraphContext, Any]) -> Caller:
-    caller: Caller | None = info.context.caller
-    if caller is None:
-        raise Unauthorized("sign in to see and place orders")
-    return caller
+    return info.context.signed_in("sign in to see and place orders")
 
 
 @strawberry.federation.type(keys=[Key(fields=FieldSet("id"), resolvable=False)])

@@ -10,7 +10,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
-from estore.kit.errors import Forbidden, Unauthorized, validated
+from estore.kit.errors import validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller, Role
 from estore.kit.money import MoneyType
@@ -31,17 +31,11 @@ def _service(info: Ctx) -> ProductService:
 
 
 def _signed_in(info: Ctx) -> Caller:
-    caller = info.context.caller
-    if caller is None:
-        raise Unauthorized("sign in first")
-    return caller
+    return info.context.signed_in()
 
 
 def _admin(info: Ctx) -> Caller:
-    caller = _signed_in(info)
-    if not caller.has_role(Role.ADMIN):
-        raise Forbidden("only admins may change the catalog")
-    return caller
+    return info.context.with_role(Role.ADMIN, "only admins may change the catalog")
 
 
 @strawberry.federation.type(keys=[Key(fields=FieldSet("id"), resolvable=False)])
