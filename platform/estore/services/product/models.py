@@ -16,6 +16,10 @@ Sku = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", examples=["ELE-
 MAX_STOCK = 10_000_000
 
 
+# A hold longer than a day is a mistake, not a checkout; settings may only lower it.
+MAX_RESERVATION_TTL_SECONDS = 24 * 3600
+
+
 class ProductDoc(BaseModel):
     """The stored product. `available` is kept equal to stock - reserved by every update, so a
     reservation can test and take it in one conditional write; `holds` maps a reservation id
@@ -217,7 +221,7 @@ class ReservationRequest(BaseModel):
 
     reservation_key: Annotated[str, Field(min_length=1, max_length=128)]
     items: Annotated[list[ReservationLine], Field(min_length=1, max_length=100)]
-    ttl_seconds: Annotated[int, Field(ge=1)] | None = None
+    ttl_seconds: Annotated[int, Field(ge=1, le=MAX_RESERVATION_TTL_SECONDS)] | None = None
 
     @field_validator("items")
     @classmethod

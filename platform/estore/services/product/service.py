@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from estore.kit.clock import Clock
-from estore.kit.errors import BadRequest, Conflict, NotFound
+from estore.kit.errors import BadRequest, Conflict, NotFound, validated
 from estore.kit.identity import Caller
 from estore.services.product.categories import CategoryDirectory
 from estore.services.product.listing import (
@@ -149,9 +149,8 @@ class ProductService:
     async def restock(self, product_id: str, quantity: int, caller: Caller) -> Product:
         if quantity < 1:
             raise BadRequest(f"restock quantity must be at least 1, got {quantity}")
-        return await self.change_stock(
-            product_id, StockChange(delta=quantity, reason="restock"), caller
-        )
+        change = validated(StockChange, {"delta": quantity, "reason": "restock"})
+        return await self.change_stock(product_id, change, caller)
 
     # --- reviews and sales ------------------------------------------------------------------
 
