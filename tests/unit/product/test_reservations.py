@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pydantic import ValidationError
 
 from estore.kit.clock import FakeClock
 from estore.kit.errors import Conflict, NotFound, Unprocessable
-from estore.services.product.models import ReservationLine, ReservationRequest, ReservationStatus
+from estore.services.product.models import (
+    MAX_RESERVATION_TTL_SECONDS,
+    ReservationLine,
+    ReservationRequest,
+    ReservationStatus,
+)
 from estore.services.product.repository import ProductRepository
 from estore.services.product.reservations import (
     OutOfStock,
@@ -83,10 +89,19 @@ async def test_an_unknown_product_is_refused_and_nothing_is_held(
     assert await figures(products, phone.id) == (5, 0, 5)
 
 
-async def test_a_time_to_live_beyond_the_maximum_is_refused(products: ProductService) -> None:
-    phone = await make(products, "PHN-1")
-    with pytest.raises(Unprocessable):
-        await products.reservations.reserve(request("order-1", (phone.id, 1), ttl=10**7))
+def test_a_time_to_live_beyond_a_day_is_refused_as_the_schema_says() -> None:
+    with pytest.raises(ValidationError, match="ttl_seconds"):
+        request("order-1", ("any", 1), ttl=MAX_RESERVATION_TTL_SECONDS + 1)
+
+
+async def test_a_time_to_live_beyond_the_configured_maximum_is_refused(
+    repo: ProductRepository, clock: FakeClock
+) -> None:
+    settings = ProductSettings(sweep_interval_seconds=0, reservation_max_ttl_seconds=3600)
+    service = ProductService(repo, FakeCategories(), clock, settings)
+    phone = await make(service, "PHN-1")
+    with pytest.raises(Unprocessable, match="at most 3600"):
+        await service.reservations.reserve(request("order-1", (phone.id, 1), ttl=3601))
 
 
 async def test_confirm_takes_the_units_for_good_once(products: ProductService) -> None:
