@@ -77,7 +77,9 @@ class GatewayRuntime:
         try:
             await self.compose()
         except SubgraphsUnavailable as exc:
-            log.warning("gateway starts uncomposed: %s", exc)
+            # Normal when subgraphs start after the gateway (served mode, orchestrators):
+            # /health/ready says unready, and the first request or probe composes.
+            log.info("gateway not composed yet, will compose on first use: %s", exc)
 
     async def current(self) -> Gateway:
         gateway = self.gateway
