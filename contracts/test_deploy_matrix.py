@@ -35,3 +35,13 @@ def test_a_pact_for_a_provider_without_verification_fails_its_cell(tmp_path: Pat
     [verdict] = unverifiable({"today": tmp_path})
     assert not verdict.passed
     assert "web -> nowhere" in verdict.message()
+
+
+def test_the_pacts_of_a_release_are_read_from_git_and_verified_beside_todays() -> None:
+    # No release is tagged yet, so the last commit stands in for one: the path is the same.
+    verdicts, report = run("HEAD")
+    assert report.startswith("release tag HEAD")
+    released = {(v.consumer, v.provider) for v in verdicts if v.source == "HEAD"}
+    today = {(v.consumer, v.provider) for v in verdicts if v.source == "today"}
+    assert released and released <= today
+    assert all(v.passed for v in verdicts), report
