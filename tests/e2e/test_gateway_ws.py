@@ -16,6 +16,7 @@ from estore.cluster import Cluster
 from estore.gateway.subscriptions import OrderStatusHub
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Role
+from tests.callers import ADMIN, as_caller
 from tests.integration.gateway.service_helpers import account
 from tests.served import free_ports, serving
 
@@ -27,18 +28,55 @@ WATCH = """subscription Watch($id: ID!) {
 }"""
 
 
+SERVICES = ["auth", "product", "category", "coupon", "payment", "order", "gateway"]
+
+
 @pytest.fixture(scope="module")
 async def served(fast_hashing: dict[str, int]) -> AsyncIterator[Cluster]:
-    ports = dict(zip(["auth", "gateway"], free_ports(2), strict=True))
-    cluster = Cluster(
-        Wiring(),
-        services=["auth", "gateway"],
-        served=True,
-        ports=ports,
-        overrides={**fast_hashing, "gateway_subgraphs": "auth"},
-    )
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    cluster = Cluster(Wiring(), services=SERVICES, served=True, ports=ports, overrides=fast_hashing)
     async with serving(cluster):
         yield cluster
+
+
+async def graphql(cluster: Cluster, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    async with cluster.client("gateway") as gateway:
+        answer = await gateway.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body: dict[str, Any] = answer.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def place_order(cluster: Cluster, token: str, n: int) -> str:
+    async with cluster.client("product") as product:
+        made = await product.post(
+            "/api/v1/products",
+            json={
+                "sku": f"WS-{n}",
+                "name": "Lamp",
+                "price": {"amount": 900, "currency": "EUR"},
+                "stock": 3,
+            },
+            headers=as_caller(cluster, ADMIN),
+        )
+    assert made.status_code == 201, made.text
+    data = await graphql(
+        cluster,
+        token,
+        """mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status } }""",
+        input={
+            "items": [{"productId": made.json()["id"], "quantity": 1}],
+            "cardNumber": "4242424242424242",
+            "idempotencyKey": f"ws-order-{n}",
+        },
+    )
+    assert data["createOrder"]["status"] == "CONFIRMED"
+    order_id: str = data["createOrder"]["id"]
+    return order_id
 
 
 def ws_url(cluster: Cluster) -> str:
@@ -72,47 +110,41 @@ async def test_the_served_gateway_answers_graphql_over_http(served: Cluster) -> 
     assert answer.json() == {"data": {"me": {"id": user_id}}}
 
 
-async def test_the_owner_subscribes_and_receives_the_status_change(served: Cluster) -> None:
+async def subscribe(ws: ClientConnection, token: str, order_id: str) -> None:
+    await send(ws, {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    assert await receive(ws) == {"type": "connection_ack"}
+    payload = {"query": WATCH, "variables": {"id": order_id}}
+    await send(ws, {"id": "1", "type": "subscribe", "payload": payload})
+
+
+async def test_the_owner_watches_a_real_order_being_cancelled(served: Cluster) -> None:
     user_id, token = await account(served, "watcher@example.com")
+    order_id = await place_order(served, token, 1)
     async with connect(ws_url(served), subprotocols=PROTOCOL) as ws:
         assert ws.subprotocol == "graphql-transport-ws"
-        await send(ws, {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        assert await receive(ws) == {"type": "connection_ack"}
-        await send(
-            ws,
-            {
-                "id": "1",
-                "type": "subscribe",
-                "payload": {"query": WATCH, "variables": {"id": "o1"}},
-            },
-        )
-        await asyncio.wait_for(hub_of(served).until_watching("o1", 1), timeout=5)
-        notice = {
-            "order_id": "o1",
-            "customer_id": user_id,
-            "status": "confirmed",
-            "reason": None,
-            "at": "2025-01-01T00:00:00+00:00",
-        }
-        assert await served.infras["gateway"].bus.notify("order:status", notice) >= 1
+        await subscribe(ws, token, order_id)
+        await asyncio.wait_for(hub_of(served).until_watching(order_id, 1), timeout=5)
+        cancel = """mutation($id: ID!) { cancelOrder(id: $id, reason: "changed my mind") { id } }"""
+        await graphql(served, token, cancel, id=order_id)
         event = await receive(ws)
         await send(ws, {"id": "1", "type": "complete"})
-        await asyncio.wait_for(hub_of(served).until_watching("o1", 0), timeout=5)
-    assert event == {
-        "id": "1",
-        "type": "next",
-        "payload": {
-            "data": {
-                "orderStatusChanged": {
-                    "orderId": "o1",
-                    "customerId": user_id,
-                    "status": "confirmed",
-                    "reason": None,
-                    "at": "2025-01-01T00:00:00+00:00",
-                }
-            }
-        },
-    }
+        await asyncio.wait_for(hub_of(served).until_watching(order_id, 0), timeout=5)
+    assert (event["id"], event["type"]) == ("1", "next")
+    change = event["payload"]["data"]["orderStatusChanged"]
+    assert (change["orderId"], change["customerId"]) == (order_id, user_id)
+    assert (change["status"], change["reason"]) == ("CANCELLED", "changed my mind")
+
+
+async def test_another_customer_may_not_watch_the_order(served: Cluster) -> None:
+    _, owner = await account(served, "owner@example.com")
+    order_id = await place_order(served, owner, 2)
+    _, other = await account(served, "other@example.com")
+    async with connect(ws_url(served), subprotocols=PROTOCOL) as ws:
+        await subscribe(ws, other, order_id)
+        refused = await receive(ws)
+    assert (refused["id"], refused["type"]) == ("1", "error")
+    assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert hub_of(served).watching(order_id) == 0
 
 
 async def test_a_connection_without_a_token_is_closed_with_4403(served: Cluster) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -13,12 +14,12 @@ from estore.gateway.errors import CompositionError
 from estore.gateway.http import graphql_http_router
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
 from estore.gateway.settings import GatewaySettings
-from estore.gateway.subscriptions import OrderStatusHub
+from estore.gateway.subscriptions import STAFF, OrderStatusHub
 from estore.gateway.ws import PROTOCOL, Closed, Connection
 from estore.kit.app import create_service_app
 from estore.kit.clients import DependencyError
 from estore.kit.errors import Conflict, Unavailable
-from estore.kit.identity import Caller, IdentityRefused
+from estore.kit.identity import Caller, IdentityRefused, acting_as
 from estore.kit.infra import Infra
 
 
@@ -60,6 +61,18 @@ def _websocket_router(runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra
             raise IdentityRefused("send {'authorization': 'Bearer <token>'} in connection_init")
         return await verify_bearer(infra.authenticator, value)
 
+    async def may_watch_order(caller: Caller, order_id: str) -> bool:
+        if caller.roles & STAFF:
+            return True
+        # The order service decides: it answers 404 for an order that is not the caller's.
+        with acting_as(caller, infra.internal_identity):
+            response = await infra.clients["order"].get(
+                f"/api/v1/orders/{quote(order_id, safe='')}"
+            )
+        if response.status_code not in (200, 404):
+            raise RuntimeError(f"the order service answered {response.status_code}")
+        return response.status_code == 200
+
     @router.websocket("/graphql")
     async def graphql_ws(websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -72,6 +85,7 @@ def _websocket_router(runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra
             runtime=runtime,
             hub=hub,
             authenticate=authenticate,
+            may_watch_order=may_watch_order,
             identity=infra.internal_identity,
             clock=infra.clock,
             init_timeout=settings.gateway_ws_init_timeout_seconds,

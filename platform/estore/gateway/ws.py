@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -38,8 +39,13 @@ from estore.kit.identity import (
     acting_as,
 )
 
+log = logging.getLogger(__name__)
+
 PROTOCOL = "graphql-transport-ws"
 Authenticate = Callable[[Mapping[str, Any]], Awaitable[Caller]]
+# Whether `caller` may watch the order: True, False (not theirs, or no such order), or an
+# exception when that cannot be known now.
+MayWatch = Callable[[Caller, str], Awaitable[bool]]
 
 
 class Closed(Exception):
@@ -78,6 +84,7 @@ class Connection:
         runtime: GatewayRuntime,
         hub: OrderStatusHub,
         authenticate: Authenticate,
+        may_watch_order: MayWatch,
         identity: InternalIdentity,
         clock: Clock,
         init_timeout: float,
@@ -87,6 +94,7 @@ class Connection:
         self._runtime = runtime
         self._hub = hub
         self._authenticate = authenticate
+        self._may_watch_order = may_watch_order
         self._identity = identity
         self._clock = clock
         self._init_timeout = init_timeout
@@ -220,6 +228,10 @@ class Connection:
             await self._stream(op_id, planned, caller)
 
     async def _stream(self, op_id: str, subscription: Subscription, caller: Caller) -> None:
+        refusal = await self._refusal(caller, subscription.order_id)
+        if refusal is not None:
+            await self._send({"id": op_id, "type": "error", "payload": refusal})
+            return
         async with self._hub.watch(subscription.order_id) as notices:
             while True:
                 notice = await notices.get()
@@ -229,6 +241,20 @@ class Connection:
                     return
                 payload = subscription.result(notice)
                 await self._send({"id": op_id, "type": "next", "payload": payload})
+
+    async def _refusal(self, caller: Caller, order_id: str) -> list[dict[str, Any]] | None:
+        """Why `caller` may not watch the order, asked before subscribing; None when allowed.
+
+        Each notice is checked again, so an order changing hands cannot leak either.
+        """
+        try:
+            allowed = await self._may_watch_order(caller, order_id)
+        except Exception as exc:
+            log.warning("cannot tell who may watch order %s: %s", order_id, exc)
+            return _errors("Cannot check this order right now; try again", code="UNAVAILABLE")
+        if allowed:
+            return None
+        return _errors("No such order of yours to watch", code="FORBIDDEN")
 
 
 def _subscription(

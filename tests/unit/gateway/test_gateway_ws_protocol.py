@@ -70,6 +70,16 @@ class Runtime:
         return self.gateway
 
 
+# Who the order service says owns each order; "down" stands for an order service outage.
+OWNERS = {"o1": "ada", "o2": "bob"}
+
+
+async def may_watch_order(caller: Caller, order_id: str) -> bool:
+    if order_id == "down":
+        raise ConnectionError("order service unavailable")
+    return caller.has_role(Role.SUPPORT) or OWNERS.get(order_id) == caller.user_id
+
+
 async def authenticate(payload: Mapping[str, Any]) -> Caller:
     caller = CALLERS.get(str(payload.get("authorization")))
     if caller is None:
@@ -95,6 +105,7 @@ async def socket(hub: OrderStatusHub, clock: FakeClock) -> AsyncIterator[FakeSoc
         runtime=cast(GatewayRuntime, Runtime()),
         hub=hub,
         authenticate=authenticate,
+        may_watch_order=may_watch_order,
         identity=InternalIdentity(b"k" * 32, clock, 60),
         clock=clock,
         init_timeout=10,
@@ -173,7 +184,22 @@ async def test_the_owner_receives_status_changes_until_completing(
     await watching(hub, "o1", 0)
 
 
-async def test_someone_elses_order_ends_the_subscription_with_forbidden(
+@pytest.mark.parametrize(
+    ("order_id", "code"), [("o2", "FORBIDDEN"), ("o9", "FORBIDDEN"), ("down", "UNAVAILABLE")]
+)
+async def test_an_order_not_yours_is_refused_before_any_watching(
+    socket: FakeSocket, hub: OrderStatusHub, order_id: str, code: str
+) -> None:
+    await connect(socket)
+    query = WATCH.replace('"o1"', f'"{order_id}"')
+    socket.send({"type": "subscribe", "id": "w", "payload": {"query": query}})
+    message = await socket.next()
+    assert (message["id"], message["type"]) == ("w", "error")
+    assert message["payload"][0]["extensions"]["code"] == code
+    assert hub.watching(order_id) == 0
+
+
+async def test_a_notice_for_another_customer_ends_the_subscription_with_forbidden(
     socket: FakeSocket, hub: OrderStatusHub
 ) -> None:
     await connect(socket)
