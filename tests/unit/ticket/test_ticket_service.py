@@ -104,6 +104,17 @@ async def test_the_status_moves_open_pending_resolved_closed() -> None:
     assert closed.resolved_at == world.clock.now() and closed.closed_at == world.clock.now()
 
 
+async def test_the_customers_answer_moves_a_pending_ticket_back_to_open() -> None:
+    world = World()
+    service = world.service()
+    ticket = await service.open(ALICE, form())
+    await service.change_status(AGENT, ticket.id, TicketStatus.PENDING)
+    await service.post_message(AGENT, ticket.id, "Which address was it sent to?")
+    assert (await service.ticket(ALICE, ticket.id)).status is TicketStatus.PENDING
+    await service.post_message(ALICE, ticket.id, "12 Harbour Road")
+    assert (await service.ticket(ALICE, ticket.id)).status is TicketStatus.OPEN
+
+
 async def test_a_customer_cannot_put_a_ticket_on_pending() -> None:
     world = World()
     service = world.service()

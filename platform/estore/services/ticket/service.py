@@ -123,13 +123,18 @@ class TicketService:
 
     async def post_message(self, caller: Caller, ticket_id: str, body: str) -> MessageView:
         """Store the message under the next sequence number, then send it to live readers."""
-        await self.ticket(caller, ticket_id)
+        ticket = await self.ticket(caller, ticket_id)
         self._check_body(body)
         taken = await self.repo.take_seq(ticket_id, self._now())
         if taken is None:
             raise Conflict(f"ticket {ticket_id} is closed; reopen it to write")
         message = self._message(ticket_id, taken.last_seq, caller, body)
         await self.repo.add_message(message)
+        if ticket.status is TicketStatus.PENDING and caller.user_id == ticket.customer_id:
+            # Pending waits on the customer: their answer puts the ticket back in the queue.
+            # A status changed meanwhile (None back) wins over this automatic move.
+            reopened = {"status": TicketStatus.OPEN.value, "updated_at": self._now()}
+            await self.repo.change(ticket_id, TicketStatus.PENDING, reopened)
         view = MessageView.of(message)
         try:
             await self._publish(view)
