@@ -359,4 +359,3 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_get_everything(
         code, _ = await close_code(slow)
     assert got == list(range(2, 2 + len(bodies)))
     assert code == 1013
-

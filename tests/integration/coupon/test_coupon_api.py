@@ -176,6 +176,25 @@ async def test_redeeming_counts_once_per_order(
     assert (await stored(fresh))["redeemed"] == 1
 
 
+async def test_a_customer_token_alone_cannot_redeem_or_release(
+    coupons: httpx.AsyncClient, admin: dict[str, str], fresh: Cluster
+) -> None:
+    await create(coupons, admin)
+    token = fresh.apps["auth"].state.service.issuer.issue_access_token(
+        Caller(user_id="alice", email="alice@example.com", roles=frozenset({Role.CUSTOMER}))
+    )
+    async with fresh.client("coupon") as direct:
+        bearer = {"Authorization": f"Bearer {token}"}
+        body = {**cart(), "order_id": "made-up-order"}
+        redeemed = await direct.post("/api/v1/coupons/redeem", json=body, headers=bearer)
+        released = await direct.post(
+            "/api/v1/coupons/release", json={"order_id": "made-up-order"}, headers=bearer
+        )
+        quoted = await direct.post("/api/v1/coupons/quote", json=cart(), headers=bearer)
+    assert (redeemed.status_code, released.status_code, quoted.status_code) == (403, 403, 200)
+    assert (await stored(fresh))["redeemed"] == 0
+
+
 async def test_an_order_cannot_switch_to_another_code(
     coupons: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

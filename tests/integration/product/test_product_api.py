@@ -205,8 +205,8 @@ async def test_confirm_release_and_restock_follow_the_contract(
     assert (await product.get(path, headers=alice)).json()["status"] == "RESTOCKED"
 
 
-async def test_a_customer_token_cannot_restock(
-    product: httpx.AsyncClient, admin: dict[str, str], fresh: Cluster
+async def test_a_customer_token_alone_cannot_drive_any_checkout_step(
+    product: httpx.AsyncClient, admin: dict[str, str], alice: dict[str, str], fresh: Cluster
 ) -> None:
     async with fresh.client("auth") as auth:
         registered = await auth.post(
@@ -215,12 +215,19 @@ async def test_a_customer_token_cannot_restock(
         )
     token = {"Authorization": f"Bearer {registered.json()['access_token']}"}
     a = await create(product, admin, "A-1", stock=5)
-    body = reservation("order-1", (a["id"], 1))
-    held = (await product.post("/api/v1/reservations", json=body, headers=token)).json()
-    await product.post(f"/api/v1/reservations/{held['id']}/confirm", headers=token)
-    response = await product.post(f"/api/v1/reservations/{held['id']}/restock", headers=token)
-    assert response.status_code == 403
-    assert await figures(product, a["id"]) == (4, 0, 4)
+    body = reservation("order-1", (a["id"], 5))
+    # Straight from a customer: no hold without an order, however the token is used.
+    assert (await product.post("/api/v1/reservations", json=body, headers=token)).status_code == 403
+    # Through the order service (the signed header), the hold is made; the customer still
+    # cannot confirm, release, read or restock it with their own token.
+    held = (await product.post("/api/v1/reservations", json=body, headers=alice)).json()
+    for step in ("confirm", "release", "restock"):
+        path = f"/api/v1/reservations/{held['id']}/{step}"
+        assert (await product.post(path, headers=token)).status_code == 403, step
+    assert (
+        await product.get(f"/api/v1/reservations/{held['id']}", headers=token)
+    ).status_code == 403
+    assert await figures(product, a["id"]) == (5, 5, 0)
 
 
 async def test_releasing_gives_units_back_and_a_released_hold_cannot_be_confirmed(

@@ -75,6 +75,27 @@ async def test_a_failed_limit_claim_leaves_no_record_so_the_order_may_retry(
     assert await redeemed(repo) == 1
 
 
+async def test_a_redeem_arriving_after_the_sagas_release_does_not_count(
+    service: CouponService, repo: CouponRepository
+) -> None:
+    # The saga lost the redeem's answer and compensated as the order service; then the
+    # original (retried) redeem arrives. The order is released: nothing may count.
+    order_service = Caller(user_id="service:order", email="o@e.x", roles=frozenset({Role.ADMIN}))
+    assert (await service.release("o1", order_service)).released is False
+    with pytest.raises(CouponRejected, match="was released"):
+        await service.redeem(order("o1"), ALICE)
+    assert await redeemed(repo) == 0
+
+
+async def test_another_customers_stray_release_does_not_block_the_order(
+    service: CouponService, repo: CouponRepository
+) -> None:
+    mallory = Caller(user_id="mallory", email="m@e.x", roles=frozenset({Role.CUSTOMER}))
+    await service.release("o1", mallory)
+    assert (await service.redeem(order("o1"), ALICE)).order_id == "o1"
+    assert await redeemed(repo) == 1
+
+
 async def test_customers_cannot_redeem_for_others(service: CouponService) -> None:
     with pytest.raises(Forbidden):
         await service.redeem(order("o1", customer="bob"), ALICE)

@@ -136,6 +136,19 @@ async def test_restock_returns_a_confirmed_reservation_to_stock_once(
     assert await figures(products, phone.id) == (5, 0, 5)
 
 
+async def test_a_late_second_put_back_after_settling_returns_nothing_more(
+    products: ProductService, repo: ProductRepository
+) -> None:
+    # A retry or the sweeper may have read the reservation before it was settled and try to
+    # put the units back after it: the product's marker must still stop it.
+    phone = await make(products, "PHN-1", stock=5)
+    held, _ = await products.reservations.reserve(request("order-1", (phone.id, 2)))
+    await products.reservations.confirm(held.id)
+    await products.reservations.restock(held.id)
+    assert not await repo.put_back(phone.id, held.id, 2)
+    assert await figures(products, phone.id) == (5, 0, 5)
+
+
 async def test_only_a_confirmed_reservation_can_be_restocked(products: ProductService) -> None:
     phone = await make(products, "PHN-1", stock=5)
     held, _ = await products.reservations.reserve(request("order-1", (phone.id, 2)))

@@ -13,6 +13,7 @@ from estore.kit.identity.authenticate import (
     current_caller,
     require_caller,
     require_role,
+    require_service_or_role,
 )
 from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable, Role
 from estore.kit.identity.context import acting_as, caller_headers, get_current_caller
@@ -38,4 +39,5 @@ __all__ = [
     "get_current_caller",
     "require_caller",
     "require_role",
+    "require_service_or_role",
 ]

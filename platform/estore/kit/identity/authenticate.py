@@ -107,3 +107,22 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         return caller
 
     return caller_with_role
+
+
+def require_service_or_role(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """Dependency factory for service-to-service routes: another service, or a role holder.
+
+    A request from a service carries the signed caller header (the Authenticator verified it,
+    or refused the request); an end user's bearer token alone is not enough, so a customer
+    cannot drive a checkout step (hold stock, redeem a coupon) outside a checkout.
+    """
+    allowed = frozenset(roles)
+
+    async def service_or_role(
+        request: Request, caller: Annotated[Caller, Depends(require_caller)]
+    ) -> Caller:
+        if CALLER_HEADER.lower() in request.headers or not caller.roles.isdisjoint(allowed):
+            return caller
+        raise HTTPException(403, "only other services may call this route")
+
+    return service_or_role

@@ -183,6 +183,9 @@ class Redemption(BaseModel):
     discount: Money | None = None
     created_at: datetime
     released_at: datetime | None = None
+    # A release by support, an admin or a service (the order saga compensating) binds the
+    # order; only another customer's stray release does not.
+    released_by_staff: bool = False
 
 
 class RedemptionView(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from estore.kit.deps import service_of
 from estore.kit.errors import ErrorResponse
-from estore.kit.identity import Caller, Role, require_caller, require_role
+from estore.kit.identity import Caller, Role, require_caller, require_role, require_service_or_role
 from estore.services.coupon.models import (
     CouponInput,
     CouponView,
@@ -24,6 +24,8 @@ from estore.services.coupon.service import CouponService
 Service = Annotated[CouponService, Depends(service_of)]
 AnyCaller = Annotated[Caller, Depends(require_caller)]
 Admin = Annotated[Caller, Depends(require_role(Role.ADMIN))]
+# Checkout steps: the order service (or an admin), never a customer's token on its own.
+ServiceOrAdmin = Annotated[Caller, Depends(require_service_or_role(Role.ADMIN))]
 
 router = APIRouter(tags=["coupon"])
 
@@ -38,12 +40,12 @@ async def quote(body: QuoteRequest, caller: AnyCaller, service: Service) -> Quot
 
 
 @router.post("/coupons/redeem", responses={409: _error("Not valid: code coupon_rejected")})
-async def redeem(body: RedeemRequest, caller: AnyCaller, service: Service) -> RedemptionView:
+async def redeem(body: RedeemRequest, caller: ServiceOrAdmin, service: Service) -> RedemptionView:
     return await service.redeem(body, caller)
 
 
 @router.post("/coupons/release")
-async def release(body: ReleaseRequest, caller: AnyCaller, service: Service) -> ReleaseResult:
+async def release(body: ReleaseRequest, caller: ServiceOrAdmin, service: Service) -> ReleaseResult:
     return await service.release(body.order_id, caller)
 
 

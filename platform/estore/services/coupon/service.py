@@ -82,7 +82,7 @@ class CouponService:
                 waited += SETTLE_STEP_SECONDS
             elif existing.status is RedemptionStatus.REDEEMED:
                 return _same_redemption(existing, request)
-            elif existing.customer_id == request.customer_id:
+            elif existing.customer_id == request.customer_id or existing.released_by_staff:
                 raise CouponRejected(f"the coupon of order {request.order_id} was released")
             else:
                 # Another customer's release left this tombstone: it does not bind this order.
@@ -150,6 +150,7 @@ class CouponService:
             status=RedemptionStatus.RELEASED,
             created_at=now,
             released_at=now,
+            released_by_staff=bool(caller.roles & STAFF),
         )
 
     # --- coupons ----------------------------------------------------------------------------

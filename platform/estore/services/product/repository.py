@@ -140,11 +140,6 @@ class ProductRepository:
         )
         return bool(result.modified_count)
 
-    async def forget_put_back(self, product_ids: Sequence[str], reservation_id: str) -> None:
-        await self._products.update_many(
-            {"_id": {"$in": list(product_ids)}}, {"$unset": {f"restocks.{reservation_id}": ""}}
-        )
-
     # --- reviews and sales ------------------------------------------------------------------
 
     async def add_review(self, review: Review) -> None:

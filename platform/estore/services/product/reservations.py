@@ -239,9 +239,9 @@ class Reservations:
                 await self._repo.put_back(item.product_id, doc.id, item.quantity)
             else:
                 await self._repo.unhold(item.product_id, doc.id, item.quantity)
+        # The `restocks.<id>` markers stay: a caller that read this reservation before it was
+        # settled may still try to put the units back, and only the marker stops it.
         await self._repo.mark_settled(doc.id, self._clock.now())
-        if doc.status is S.RESTOCKED:
-            await self._repo.forget_put_back([i.product_id for i in doc.items], doc.id)
         return doc.model_copy(update={"settled": True})
 
     async def _move(self, doc: ReservationDoc, to: ReservationStatus) -> ReservationDoc:

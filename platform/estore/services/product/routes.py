@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from estore.kit.deps import service_of
-from estore.kit.errors import Forbidden, validated
-from estore.kit.identity import CALLER_HEADER, Caller, Role, require_caller, require_role
+from estore.kit.errors import validated
+from estore.kit.identity import (
+    Caller,
+    Role,
+    require_caller,
+    require_role,
+    require_service_or_role,
+)
 from estore.services.product.listing import ProductFilter, ProductSort
 from estore.services.product.models import (
     Product,
@@ -33,6 +39,8 @@ Responses = dict[int | str, dict[str, Any]]
 Service = Annotated[ProductService, Depends(service_of)]
 AnyCaller = Annotated[Caller, Depends(require_caller)]
 Admin = Annotated[Caller, Depends(require_role(Role.ADMIN))]
+# Checkout steps: the order service (or an admin), never a customer's token on its own.
+ServiceOrAdmin = Annotated[Caller, Depends(require_service_or_role(Role.ADMIN))]
 
 router = APIRouter(tags=["products"])
 reservations = APIRouter(tags=["reservations"])
@@ -60,14 +68,6 @@ RESERVATION_LINKS: dict[str, Any] = {
         "ReleaseReservation": _reservation_link("/release", "post"),
     }
 }
-
-
-async def admin_or_service(request: Request, caller: AnyCaller) -> Caller:
-    """An admin, or another service: only services hold the key the caller header is signed
-    with, and the order service restocks on its customer's behalf when an order is cancelled."""
-    if caller.has_role(Role.ADMIN) or CALLER_HEADER.lower() in request.headers:
-        return caller
-    raise Forbidden("only admins and services may restock a reservation")
 
 
 @router.get("/products", responses={400: {"description": "Bad filter, cursor or page size"}})
@@ -170,7 +170,7 @@ async def add_review(
     },
 )
 async def reserve(
-    request: ReservationRequest, response: Response, caller: AnyCaller, service: Service
+    request: ReservationRequest, response: Response, caller: ServiceOrAdmin, service: Service
 ) -> Reservation:
     reservation, created = await service.reservations.reserve(request, caller.user_id)
     if not created:
@@ -179,24 +179,24 @@ async def reserve(
 
 
 @reservations.get("/reservations/{reservation_id}", responses=RESERVATION)
-async def get_reservation(reservation_id: str, _: AnyCaller, service: Service) -> Reservation:
+async def get_reservation(reservation_id: str, _: ServiceOrAdmin, service: Service) -> Reservation:
     return await service.reservations.get(reservation_id)
 
 
 @reservations.post("/reservations/{reservation_id}/confirm", responses=RESERVATION)
-async def confirm(reservation_id: str, _: AnyCaller, service: Service) -> Reservation:
+async def confirm(reservation_id: str, _: ServiceOrAdmin, service: Service) -> Reservation:
     return await service.reservations.confirm(reservation_id)
 
 
 @reservations.post("/reservations/{reservation_id}/release", responses=RESERVATION)
-async def release(reservation_id: str, _: AnyCaller, service: Service) -> Reservation:
+async def release(reservation_id: str, _: ServiceOrAdmin, service: Service) -> Reservation:
     return await service.reservations.release(reservation_id)
 
 
 @reservations.post("/reservations/{reservation_id}/restock", responses=RESERVATION)
 async def restock(
     reservation_id: str,
-    _: Annotated[Caller, Depends(admin_or_service)],
+    _: ServiceOrAdmin,
     service: Service,
 ) -> Reservation:
     return await service.reservations.restock(reservation_id)
