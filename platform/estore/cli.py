@@ -69,7 +69,9 @@ def serve(name: str, host: str) -> None:
     """Run one service alone, configured only by the environment (the deployed mode)."""
     configure_logging("INFO", json=True)
     app, infra = build_service(SERVICES[name], Wiring())
-    uvicorn.run(app, host=host, port=infra.settings.port, log_level="warning")
+    uvicorn.run(
+        app, host=host, port=infra.settings.port, log_level="warning", proxy_headers=False
+    )
 
 
 @main.command(name="seed")

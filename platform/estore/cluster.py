@@ -180,6 +180,8 @@ class Cluster:
                     lifespan="off",
                     log_level="warning",
                     access_log=False,
+                    # Peers are who they are: only the gateway's signed header names a client.
+                    proxy_headers=False,
                 )
             )
             for name, app in self.apps.items()

@@ -86,6 +86,7 @@ def _websocket_router(runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra
             hub=hub,
             authenticate=authenticate,
             may_watch_order=may_watch_order,
+            client_host=websocket.client.host if websocket.client else None,
             identity=infra.internal_identity,
             clock=infra.clock,
             init_timeout=settings.gateway_ws_init_timeout_seconds,
@@ -151,6 +152,10 @@ def create_app(infra: Infra) -> FastAPI:
     async def composed() -> None:
         await runtime.current()
 
+    async def live_notices() -> None:
+        if not hub.listening:
+            raise ConnectionError("not listening for order status notices (Redis away?)")
+
     app = create_service_app(
         infra,
         service=runtime,
@@ -162,7 +167,7 @@ def create_app(infra: Infra) -> FastAPI:
         schema=None,
         on_startup=[runtime.start, hub.start],
         on_shutdown=[hub.stop],
-        checks={"composed": composed},
+        checks={"composed": composed, "order_status": live_notices},
         health_details=_health_details(runtime, infra),
     )
     app.add_middleware(DropClientIdentity)

@@ -18,16 +18,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from estore.kit.errors import Forbidden, Unauthorized, Unavailable
 from estore.kit.identity import (
     CALLER_HEADER,
+    CLIENT_HEADER,
     Authenticator,
     Caller,
     IdentityRefused,
+    InternalIdentity,
     KeysUnavailable,
     Role,
 )
 
 log = logging.getLogger(__name__)
 
-_DROPPED = CALLER_HEADER.lower().encode("latin-1")
+_DROPPED = frozenset(h.lower().encode("latin-1") for h in (CALLER_HEADER, CLIENT_HEADER))
 
 
 class DropClientIdentity:
@@ -39,8 +41,8 @@ class DropClientIdentity:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             headers = scope.get("headers") or []
-            if any(name.lower() == _DROPPED for name, _ in headers):
-                scope = {**scope, "headers": [h for h in headers if h[0].lower() != _DROPPED]}
+            if any(name.lower() in _DROPPED for name, _ in headers):
+                scope = {**scope, "headers": [h for h in headers if h[0].lower() not in _DROPPED]}
         await self.app(scope, receive, send)
 
 
@@ -84,6 +86,6 @@ async def edge_admin(caller: Annotated[Caller | None, Depends(edge_caller)]) -> 
     return caller
 
 
-def client_forwarding(request: Request) -> dict[str, str]:
-    """Headers the subgraphs get about the client: its address (we are the edge, so ours wins)."""
-    return {"x-forwarded-for": request.client.host} if request.client else {}
+def client_forwarding(host: str | None, identity: InternalIdentity) -> dict[str, str]:
+    """Headers the subgraphs get about the client: its address as we saw it, signed."""
+    return {CLIENT_HEADER: identity.sign_client(host)} if host else {}

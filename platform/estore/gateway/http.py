@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from estore.gateway.edge import client_forwarding, edge_caller
+from estore.gateway.errors import CompositionError
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
 from estore.kit.errors import Unavailable
 from estore.kit.identity import Caller, InternalIdentity, acting_as
@@ -104,7 +105,7 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
         query, variables, name = _checked(params)
         try:
             gateway = await runtime.current()
-        except SubgraphsUnavailable as exc:
+        except (SubgraphsUnavailable, CompositionError) as exc:
             raise Unavailable(f"the gateway has no composed schema yet: {exc}") from None
         prepared = gateway.prepare(query, name)
         if prepared.document is None and any(
@@ -116,7 +117,8 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
         if method == "GET" and prepared.operation and prepared.operation.operation.value != "query":
             raise BadGraphQLRequest("only queries may be sent with GET; use POST", status=405)
         with acting_as(caller, identity):
-            result = await gateway.execute(query, variables, name, client_forwarding(request))
+            client = client_forwarding(request.client.host if request.client else None, identity)
+            result = await gateway.execute(query, variables, name, client)
         return JSONResponse(with_codes(result))
 
     @router.post("/graphql")

@@ -98,14 +98,27 @@ class OrderStatusHub:
         self._watchers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        self._listening = asyncio.Event()
+        self._attempted = asyncio.Event()
 
     async def start(self) -> None:
-        """Listen from now on; returns once subscribed, so no later notice is missed."""
-        listening = asyncio.Event()
-        self._task = asyncio.create_task(self._run(listening))
-        waiter = asyncio.create_task(listening.wait())
-        await asyncio.wait({self._task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
+        """Listen from now on; returns once subscribed, so no later notice is missed.
+
+        With Redis away it returns after the first failed attempt and keeps retrying in the
+        background: the gateway serves queries meanwhile, and `listening` tells readiness.
+        """
+        self._attempted = asyncio.Event()
+        self._task = asyncio.create_task(self._run(self._listening))
+        waiter = asyncio.create_task(self._attempted.wait())
+        try:
+            await asyncio.wait({self._task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            await asyncio.gather(waiter, return_exceptions=True)
+
+    @property
+    def listening(self) -> bool:
+        return self._listening.is_set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -157,12 +170,15 @@ class OrderStatusHub:
             try:
                 async with self._bus.listen(ORDER_STATUS_CHANNEL) as notices:
                     listening.set()
+                    self._attempted.set()
                     failures = 0
                     async for notice in notices:
                         self.dispatch(notice.message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                listening.clear()
+                self._attempted.set()
                 failures += 1
                 log.warning("order:status listener failed (%s); listening again", exc)
                 await self._clock.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))

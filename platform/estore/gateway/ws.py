@@ -26,6 +26,8 @@ from graphql import (
     validate,
 )
 
+from estore.gateway.edge import client_forwarding
+from estore.gateway.errors import CompositionError
 from estore.gateway.gateway import Gateway
 from estore.gateway.limits import check_limits
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
@@ -89,6 +91,7 @@ class Connection:
         clock: Clock,
         init_timeout: float,
         max_operations: int,
+        client_host: str | None = None,
     ) -> None:
         self._socket = socket
         self._runtime = runtime
@@ -99,6 +102,7 @@ class Connection:
         self._clock = clock
         self._init_timeout = init_timeout
         self._max_operations = max_operations
+        self._client_host = client_host
         self._operations: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
 
@@ -205,9 +209,20 @@ class Connection:
             del self._operations[op_id]
 
     async def _operate(self, op_id: str, payload: dict[str, Any], caller: Caller) -> None:
+        """Run one operation; a failure ends it with an error, never leaves the client waiting."""
+        try:
+            await self._run_operation(op_id, payload, caller)
+        except (asyncio.CancelledError, Closed):
+            raise
+        except Exception:
+            log.exception("operation %s failed", op_id)
+            errors = _errors("The operation failed inside the gateway", code="INTERNAL")
+            await self._send({"id": op_id, "type": "error", "payload": errors})
+
+    async def _run_operation(self, op_id: str, payload: dict[str, Any], caller: Caller) -> None:
         try:
             gateway = await self._runtime.current()
-        except SubgraphsUnavailable:
+        except (SubgraphsUnavailable, CompositionError):
             errors = _errors("The gateway has no composed schema yet", code="UNAVAILABLE")
             await self._send({"id": op_id, "type": "error", "payload": errors})
             return
@@ -217,8 +232,9 @@ class Connection:
         if isinstance(planned, list):
             await self._send({"id": op_id, "type": "error", "payload": planned})
         elif planned is None:
+            client = client_forwarding(self._client_host, self._identity)
             with acting_as(caller, self._identity):
-                result = await gateway.execute(query, variables, name)
+                result = await gateway.execute(query, variables, name, client)
             if "data" not in result:
                 await self._send({"id": op_id, "type": "error", "payload": result["errors"]})
                 return

@@ -132,9 +132,13 @@ def create_service_app(
         try:
             yield
         finally:
-            await infra.bus.stop()
-            for hook in on_shutdown:
-                await hook()
+            try:
+                await infra.bus.stop()
+            finally:
+                for hook in on_shutdown:
+                    await hook()
+                # Served and deployed, each dependency holds a pool of sockets.
+                await infra.clients.aclose()
 
     name = infra.settings.service
     app = FastAPI(title=f"estore {name} service", version="1.0.0", lifespan=lifespan)

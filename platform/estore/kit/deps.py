@@ -6,6 +6,8 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
+from estore.kit.identity import CLIENT_HEADER, IdentityRefused
+
 
 def service_of(request: HTTPConnection) -> Any:
     """FastAPI dependency: the use cases of the service that owns this app."""
@@ -13,8 +15,18 @@ def service_of(request: HTTPConnection) -> Any:
 
 
 def client_address(request: HTTPConnection | None) -> str:
-    """Who is calling, for rate limits: the first forwarded hop, else the peer."""
+    """Who is calling, for rate limits: the end client the gateway vouches for, else the peer.
+
+    Only a signed `X-Estore-Client` is believed: a plain X-Forwarded-For is the client's own
+    say-so, and trusting it let one client spray logins under endless made-up addresses.
+    """
     if request is None:
         return "unknown"
-    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-    return forwarded or (request.client.host if request.client else "unknown")
+    vouched = request.headers.get(CLIENT_HEADER)
+    if vouched:
+        try:
+            address: str = request.app.state.infra.internal_identity.verify_client(vouched)
+            return address
+        except IdentityRefused:
+            pass  # forged or stale: count the request against its real peer
+    return request.client.host if request.client else "unknown"

@@ -220,3 +220,44 @@ async def test_health_ready_and_metrics(auth: httpx.AsyncClient) -> None:
         'estore_http_requests_total{method="GET",route="/api/v1/users/{user_id}",status="401"}'
         in metrics
     )
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "X-Estore-Client"])
+async def test_a_client_cannot_dodge_the_per_client_limit_with_made_up_addresses(
+    auth: httpx.AsyncClient, header: str
+) -> None:
+    # Each attempt names another account (so the per-account limit never bites) and claims
+    # another address; only the gateway's signed header may name a client, so all count here.
+    statuses = []
+    for n in range(31):
+        response = await auth.post(
+            "/api/v1/auth/login",
+            json={"email": f"nobody{n}@example.com", "password": "guess"},
+            headers={header: f"10.0.{n // 250}.{n % 250}"},
+        )
+        statuses.append(response.status_code)
+    assert statuses == [401] * 30 + [429]
+
+
+async def test_the_address_the_gateway_signs_is_the_one_limited(
+    auth: httpx.AsyncClient, fresh: Cluster
+) -> None:
+    identity = fresh.infras["auth"].internal_identity
+    wrong = {"email": "nobody@example.com", "password": "guess"}
+    for n in range(30):
+        client = {"X-Estore-Client": identity.sign_client("203.0.113.7")}
+        other = {"email": f"someone{n}@example.com", "password": "guess"}
+        assert (
+            await auth.post("/api/v1/auth/login", json=other, headers=client)
+        ).status_code == 401
+    blocked = await auth.post(
+        "/api/v1/auth/login",
+        json=wrong,
+        headers={"X-Estore-Client": identity.sign_client("203.0.113.7")},
+    )
+    elsewhere = await auth.post(
+        "/api/v1/auth/login",
+        json=wrong,
+        headers={"X-Estore-Client": identity.sign_client("198.51.100.9")},
+    )
+    assert (blocked.status_code, elsewhere.status_code) == (429, 401)

@@ -77,6 +77,28 @@ async def test_a_garbage_caller_header_is_ignored_not_refused(gateway: httpx.Asy
     assert answer.json() == {"data": {"me": None}}
 
 
+async def test_logins_through_the_gateway_count_against_the_client_it_saw(
+    gateway: httpx.AsyncClient, cluster: Cluster
+) -> None:
+    # The client claims a new address each time (both headers); the gateway vouches only for
+    # the peer it saw, so the per-client login limit still stops the spray.
+    redis = cluster.infras["auth"].redis
+    for key in await redis.keys("auth:login:*"):
+        await redis.delete(key)  # earlier logins in this module count against the same peer
+    login = "mutation($e: String!) { login(email: $e, password: \"guess\") { accessToken } }"
+    codes = []
+    for n in range(31):
+        claimed = f"10.9.0.{n}"
+        answer = await graphql(
+            gateway,
+            login,
+            {"e": f"spray{n}@example.com"},
+            headers={"X-Forwarded-For": claimed, "X-Estore-Client": claimed},
+        )
+        codes.append(answer.json()["errors"][0]["extensions"]["code"])
+    assert codes == ["UNAUTHORIZED"] * 30 + ["RATE_LIMITED"]
+
+
 async def test_a_bad_bearer_token_is_a_401_in_the_kit_error_shape(
     gateway: httpx.AsyncClient,
 ) -> None:

@@ -17,12 +17,13 @@ from estore.kit.identity.authenticate import (
 )
 from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable, Role
 from estore.kit.identity.context import acting_as, caller_headers, get_current_caller
-from estore.kit.identity.internal import CALLER_HEADER, InternalIdentity
+from estore.kit.identity.internal import CALLER_HEADER, CLIENT_HEADER, InternalIdentity
 from estore.kit.identity.keys import KeyRing, SigningKey
 from estore.kit.identity.tokens import JwksVerifier, TokenIssuer
 
 __all__ = [
     "CALLER_HEADER",
+    "CLIENT_HEADER",
     "Authenticator",
     "Caller",
     "IdentityRefused",

@@ -20,8 +20,11 @@ from estore.kit.identity.caller import Caller, IdentityRefused
 from estore.kit.identity.keys import b64url
 
 CALLER_HEADER = "X-Estore-Caller"
+# The end client's address as the edge saw it: rate limits key on it, so it is signed too.
+CLIENT_HEADER = "X-Estore-Client"
 
 _VERSION = "v1"
+_CLIENT_VERSION = "c1"
 _SOURCE = "internal identity"
 _MIN_KEY_BYTES = 32
 # A real value is a few hundred bytes; refusing huge ones early keeps forgeries cheap.
@@ -41,26 +44,42 @@ class InternalIdentity:
         self._max_age = max_age_seconds
 
     def sign(self, caller: Caller) -> str:
-        claims = {**caller.claims(), "iat": math.floor(self._clock.now().timestamp())}
-        payload = b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
-        signed = f"{_VERSION}.{payload}"
-        return f"{signed}.{b64url(self._mac(signed))}"
+        return self._signed(_VERSION, caller.claims())
 
     def verify(self, value: str) -> Caller:
-        payload = self._authentic_payload(value)
+        payload = self._authentic_payload(value, _VERSION)
         claims = _decode_claims(payload)
         self._check_age(claims)
         return Caller.from_claims(claims, source=_SOURCE)
 
+    def sign_client(self, address: str) -> str:
+        """The client's address for `CLIENT_HEADER`; its own version, so never a caller."""
+        return self._signed(_CLIENT_VERSION, {"addr": address})
+
+    def verify_client(self, value: str) -> str:
+        """The address a `sign_client` value carries; IdentityRefused when forged or old."""
+        claims = _decode_claims(self._authentic_payload(value, _CLIENT_VERSION))
+        self._check_age(claims)
+        address = claims.get("addr")
+        if not isinstance(address, str) or not address:
+            raise IdentityRefused(f"{_SOURCE}: malformed client address")
+        return address
+
+    def _signed(self, version: str, claims: dict[str, Any]) -> str:
+        claims = {**claims, "iat": math.floor(self._clock.now().timestamp())}
+        payload = b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+        signed = f"{version}.{payload}"
+        return f"{signed}.{b64url(self._mac(signed))}"
+
     def _mac(self, signed: str) -> bytes:
         return hmac.new(self._key, signed.encode("ascii"), hashlib.sha256).digest()
 
-    def _authentic_payload(self, value: str) -> str:
+    def _authentic_payload(self, value: str, version: str) -> str:
         """The payload part, once the MAC over it has been checked in constant time."""
         if len(value) > _MAX_VALUE_CHARS or not value.isascii():
             raise IdentityRefused(f"{_SOURCE}: malformed")
         parts = value.split(".")
-        if len(parts) != 3 or parts[0] != _VERSION or not parts[1]:
+        if len(parts) != 3 or parts[0] != version or not parts[1]:
             raise IdentityRefused(f"{_SOURCE}: malformed")
         if not parts[2]:
             raise IdentityRefused(f"{_SOURCE}: unsigned")
