@@ -241,6 +241,22 @@ async def test_attempt_timeout_leaves_deadline_for_another_attempt(
     assert clock.monotonic() < 1.0
 
 
+async def test_an_injected_hang_is_cut_by_the_attempt_timeout_like_a_real_one(
+    target: Target, clock: FakeClock
+) -> None:
+    faults = Faults()
+    faults.inject_timeout("product", times=1)
+    client = make_client(
+        target, clock, faults=faults, retry=RetryPolicy(attempt_timeout=0.3), deadline=2.0
+    )
+
+    response = await drive(clock, client.get("/items/1"))
+
+    assert response.status_code == 200
+    assert len(target.hits) == 1  # the hung attempt never reached it; the retry did
+    assert clock.monotonic() < 1.0
+
+
 async def test_open_circuit_rejects_calls_without_reaching_the_dependency(
     target: Target, clock: FakeClock
 ) -> None:

@@ -263,10 +263,6 @@ class ServiceClient:
         return response
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        if self.faults is not None and self.faults.armed(self.name):
-            injected = await self.faults.apply(self.name, request, self._clock)
-            if injected is not None:
-                return injected
         if self.retry.attempt_timeout is None:
             return await self._exchange(request)
         scope = timeout_scope(self._clock, self.retry.attempt_timeout)
@@ -279,6 +275,11 @@ class ServiceClient:
             raise httpx.ReadTimeout("attempt timeout", request=request) from None
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        # Faults act inside the attempt, so its timeout cuts an injected hang as a real one.
+        if self.faults is not None and self.faults.armed(self.name):
+            injected = await self.faults.apply(self.name, request, self._clock)
+            if injected is not None:
+                return injected
         response = await self.transport.handle_async_request(request)
         # Socket transports leave this to AsyncClient; raise_for_status and errors need it.
         response.request = request
