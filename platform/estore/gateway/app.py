@@ -9,13 +9,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from estore.gateway.edge import DropClientIdentity, edge_admin, verify_bearer
+from estore.gateway.edge import DropClientIdentity, edge_admin, token_expiry, verify_bearer
 from estore.gateway.errors import CompositionError
 from estore.gateway.http import graphql_http_router
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
 from estore.gateway.settings import GatewaySettings
 from estore.gateway.subscriptions import STAFF, OrderStatusHub
-from estore.gateway.ws import PROTOCOL, Closed, Connection
+from estore.gateway.ws import PROTOCOL, Closed, Connection, Session
 from estore.kit.app import create_service_app
 from estore.kit.clients import DependencyError
 from estore.kit.errors import Conflict, Unavailable
@@ -55,11 +55,12 @@ def _websocket_router(runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra
     assert isinstance(settings, GatewaySettings)
     router = APIRouter(include_in_schema=False)
 
-    async def authenticate(payload: Mapping[str, Any]) -> Caller:
+    async def authenticate(payload: Mapping[str, Any]) -> Session:
         value = payload.get("authorization", payload.get("Authorization"))
         if not isinstance(value, str):
             raise IdentityRefused("send {'authorization': 'Bearer <token>'} in connection_init")
-        return await verify_bearer(infra.authenticator, value)
+        caller = await verify_bearer(infra.authenticator, value)
+        return Session(caller, token_expiry(value))
 
     async def may_watch_order(caller: Caller, order_id: str) -> bool:
         if caller.roles & STAFF:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -55,6 +57,17 @@ async def verify_bearer(authenticator: Authenticator, authorization: str) -> Cal
     if scheme.lower() != "bearer" or not token.strip():
         raise IdentityRefused("authorization is not 'Bearer <token>'")
     return await verifier.verify(token.strip())
+
+
+def token_expiry(authorization: str) -> datetime | None:
+    """When an already verified bearer token expires (its `exp`), or None if it says nothing."""
+    token = authorization.strip().partition(" ")[2].strip()
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    expires = claims.get("exp")
+    return datetime.fromtimestamp(expires, UTC) if isinstance(expires, int | float) else None
 
 
 def _authorization(headers: Mapping[str, str]) -> str | None:

@@ -14,6 +14,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from graphql import (
@@ -44,7 +46,17 @@ from estore.kit.identity import (
 log = logging.getLogger(__name__)
 
 PROTOCOL = "graphql-transport-ws"
-Authenticate = Callable[[Mapping[str, Any]], Awaitable[Caller]]
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who opened the socket, and until when their token vouches for them."""
+
+    caller: Caller
+    expires_at: datetime | None = None
+
+
+Authenticate = Callable[[Mapping[str, Any]], Awaitable[Session]]
 # Whether `caller` may watch the order: True, False (not theirs, or no such order), or an
 # exception when that cannot be known now.
 MayWatch = Callable[[Caller, str], Awaitable[bool]]
@@ -108,9 +120,8 @@ class Connection:
 
     async def serve(self) -> None:
         try:
-            caller = await self._handshake()
-            while True:
-                await self._handle(await self._receive(), caller)
+            session = await self._handshake()
+            await self._serve_until_expiry(session)
         except _CloseWith as close:
             await self._socket.close(close.code, close.reason)
         except Closed:
@@ -134,7 +145,26 @@ class Connection:
         async with self._send_lock:
             await self._socket.send_text(json.dumps(message))
 
-    async def _handshake(self) -> Caller:
+    async def _serve_until_expiry(self, session: Session) -> None:
+        """Handle messages while the token holds; then close, as a new connection would be
+        refused (a socket must not outlive the access token that opened it)."""
+        if session.expires_at is None:
+            while True:
+                await self._handle(await self._receive(), session.caller)
+        remaining = (session.expires_at - self._clock.now()).total_seconds()
+        scope = timeout_scope(self._clock, max(remaining, 0.0))
+        try:
+            async with scope:
+                while True:
+                    await self._handle(await self._receive(), session.caller)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise _CloseWith(
+                4403, "Forbidden: the token expired; reconnect with a new one"
+            ) from None
+
+    async def _handshake(self) -> Session:
         scope = timeout_scope(self._clock, self._init_timeout)
         try:
             async with scope:
@@ -157,13 +187,13 @@ class Connection:
         if not isinstance(payload, dict):
             raise _CloseWith(4400, "Invalid message: connection_init payload must be an object")
         try:
-            caller = await self._authenticate(payload)
+            session = await self._authenticate(payload)
         except IdentityRefused as exc:
             raise _CloseWith(4403, f"Forbidden: {exc.reason}") from None
         except KeysUnavailable:
             raise _CloseWith(1013, "Token keys unavailable; try again later") from None
         await self._send({"type": "connection_ack"})
-        return caller
+        return session
 
     async def _handle(self, message: dict[str, Any], caller: Caller) -> None:
         kind = message["type"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -13,7 +14,7 @@ from estore.gateway.compose import compose
 from estore.gateway.gateway import Gateway
 from estore.gateway.runtime import GatewayRuntime
 from estore.gateway.subscriptions import OrderStatusHub, with_subscriptions
-from estore.gateway.ws import Closed, Connection
+from estore.gateway.ws import Closed, Connection, Session
 from estore.kit.clock import FakeClock
 from estore.kit.events import EventBus
 from estore.kit.identity import Caller, IdentityRefused, InternalIdentity, Role
@@ -80,11 +81,15 @@ async def may_watch_order(caller: Caller, order_id: str) -> bool:
     return caller.has_role(Role.SUPPORT) or OWNERS.get(order_id) == caller.user_id
 
 
-async def authenticate(payload: Mapping[str, Any]) -> Caller:
+# Tokens expire an hour after the fake clock starts, unless the test says otherwise.
+EXPIRES = FakeClock().now() + timedelta(hours=1)
+
+
+async def authenticate(payload: Mapping[str, Any]) -> Session:
     caller = CALLERS.get(str(payload.get("authorization")))
     if caller is None:
         raise IdentityRefused("no such token")
-    return caller
+    return Session(caller, EXPIRES)
 
 
 @pytest.fixture
@@ -249,3 +254,18 @@ async def test_an_invalid_operation_gets_an_error_message_and_the_socket_stays_o
     assert "nope" in message["payload"][0]["message"]
     socket.send({"type": "ping"})
     assert await socket.next() == {"type": "pong"}
+
+
+async def test_the_socket_closes_when_the_token_that_opened_it_expires(
+    socket: FakeSocket, hub: OrderStatusHub, clock: FakeClock
+) -> None:
+    await connect(socket)
+    socket.send({"type": "subscribe", "id": "w", "payload": {"query": WATCH}})
+    await watching(hub, "o1")
+    await clock.advance(3600)
+    closed = await socket.next()
+    assert closed == {
+        "closed": 4403,
+        "reason": "Forbidden: the token expired; reconnect with a new one",
+    }
+    await watching(hub, "o1", 0)
