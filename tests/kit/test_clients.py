@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import httpx
@@ -30,16 +29,6 @@ from estore.kit.transport import InProcessTransport
 
 T = TypeVar("T")
 STEP = 0.005
-
-
-async def drive(clock: FakeClock, call: Awaitable[T], limit: float = 30.0) -> T:
-    """Run `call` to its end, moving the fake clock in small steps while it waits."""
-    task = asyncio.ensure_future(call)
-    start = clock.monotonic()
-    while not task.done():
-        assert clock.monotonic() - start < limit, "the call never finished"
-        await clock.advance(STEP)
-    return task.result()
 
 
 async def settle() -> None:
@@ -106,7 +95,7 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
 async def test_get_returns_the_dependency_answer(target: Target, clock: FakeClock) -> None:
     client = make_client(target, clock)
 
-    response = await drive(clock, client.get("/items/42"))
+    response = await clock.drive(client.get("/items/42"))
 
     assert response.status_code == 200
     assert response.json()["item"] == "42"
@@ -118,7 +107,7 @@ async def test_client_errors_are_returned_and_do_not_trip_the_breaker(
     client = make_client(target, clock)
 
     for _ in range(8):
-        response = await drive(clock, client.get("/missing"))
+        response = await clock.drive(client.get("/missing"))
         assert response.status_code == 404
 
     assert client.breaker.state is BreakerState.CLOSED
@@ -131,7 +120,7 @@ async def test_idempotent_call_retries_a_503_then_succeeds(
     target.failures_left = 2
     client = make_client(target, clock)
 
-    response = await drive(clock, client.get("/items/1"))
+    response = await clock.drive(client.get("/items/1"))
 
     assert response.status_code == 200
     assert len(target.hits) == 3
@@ -153,7 +142,7 @@ async def test_post_is_retried_only_when_known_to_be_idempotent(
     client = make_client(target, clock)
 
     with pytest.raises(DependencyUnavailable) as failed:
-        await drive(clock, client.post("/items/1", json={"qty": 1}, **kwargs))
+        await clock.drive(client.post("/items/1", json={"qty": 1}, **kwargs))
 
     assert failed.value.status == 503
     assert len(target.hits) == attempts
@@ -166,7 +155,7 @@ async def test_a_500_is_not_retried_and_carries_status_and_answer(
     client = make_client(target, clock)
 
     with pytest.raises(DependencyError) as failed:
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert not isinstance(failed.value, DependencyUnavailable)
     assert (failed.value.dependency, failed.value.status) == ("product", 500)
@@ -183,7 +172,7 @@ async def test_retries_give_up_rather_than_sleep_past_the_deadline(
     client = make_client(target, clock, retry=retry, deadline=1.0)
 
     with pytest.raises(DependencyUnavailable):
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert 1 < len(target.hits) < 50
     assert clock.monotonic() < 1.0
@@ -196,7 +185,7 @@ async def test_backoff_is_seeded_exponential_jitter_on_the_injected_clock() -> N
         target.failures_left = 4
         retry = RetryPolicy(attempts=5, backoff=0.1, max_backoff=10.0)
         client = make_client(target, clock, retry=retry, seed=seed, deadline=10.0)
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
         times = [t for _, t in target.hits]
         return [b - a for a, b in itertools.pairwise(times)]
 
@@ -234,7 +223,7 @@ async def test_attempt_timeout_leaves_deadline_for_another_attempt(
     target.stall_first = 60.0
     client = make_client(target, clock, retry=RetryPolicy(attempt_timeout=0.3), deadline=2.0)
 
-    response = await drive(clock, client.get("/items/1"))
+    response = await clock.drive(client.get("/items/1"))
 
     assert response.status_code == 200
     assert len(target.hits) == 2
@@ -250,7 +239,7 @@ async def test_an_injected_hang_is_cut_by_the_attempt_timeout_like_a_real_one(
         target, clock, faults=faults, retry=RetryPolicy(attempt_timeout=0.3), deadline=2.0
     )
 
-    response = await drive(clock, client.get("/items/1"))
+    response = await clock.drive(client.get("/items/1"))
 
     assert response.status_code == 200
     assert len(target.hits) == 1  # the hung attempt never reached it; the retry did
@@ -265,10 +254,10 @@ async def test_open_circuit_rejects_calls_without_reaching_the_dependency(
     client = make_client(target, clock, breaker=breaker)
     for _ in range(2):
         with pytest.raises(DependencyError):
-            await drive(clock, client.get("/items/1"))
+            await clock.drive(client.get("/items/1"))
 
     with pytest.raises(CircuitOpenError) as refused:
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert len(target.hits) == 2
     assert refused.value.retry_after == pytest.approx(30.0, abs=0.1)
@@ -287,7 +276,7 @@ async def test_transport_errors_surface_as_unavailable_after_retries(clock: Fake
     client = ServiceClient("product", "http://product", transport, clock=clock)
 
     with pytest.raises(DependencyUnavailable) as failed:
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert transport.calls == 3
     assert "ConnectError" in failed.value.reason
@@ -317,9 +306,9 @@ async def test_header_providers_apply_to_every_request_and_caller_headers_win(
     providers = [lambda: {"traceparent": next(trace)}, lambda: {"X-Caller": "svc:order"}]
     client = make_client(target, clock, header_providers=providers)
 
-    first = await drive(clock, client.get("/items/1"))
-    second = await drive(
-        clock, client.get("/items/1", headers=[("x-caller", "user:1"), ("x-tag", "a")])
+    first = await clock.drive(client.get("/items/1"))
+    second = await clock.drive(
+        client.get("/items/1", headers=[("x-caller", "user:1"), ("x-tag", "a")])
     )
 
     sent = [dict(map(tuple, r.json()["headers"])) for r in (first, second)]
@@ -331,8 +320,8 @@ async def test_header_providers_apply_to_every_request_and_caller_headers_win(
 async def test_query_params_and_json_body_are_sent(target: Target, clock: FakeClock) -> None:
     client = make_client(target, clock)
 
-    response = await drive(
-        clock, client.put("/items/9", params={"tag": ["a", "b"], "exact": True}, json={"q": "é"})
+    response = await clock.drive(
+        client.put("/items/9", params={"tag": ["a", "b"], "exact": True}, json={"q": "é"})
     )
 
     answer = response.json()
@@ -349,11 +338,11 @@ async def test_metrics_count_outcomes_and_durations_on_the_clock(
     faults.inject_latency("product", 0.25, times=1)
     client = make_client(target, clock, metrics=ClientMetrics(registry), faults=faults)
 
-    await drive(clock, client.get("/items/1"))
-    await drive(clock, client.get("/missing"))
+    await clock.drive(client.get("/items/1"))
+    await clock.drive(client.get("/missing"))
     target.stall_first, target.hits = 60.0, []
     with pytest.raises(DependencyTimeout):
-        await drive(clock, client.get("/items/1", deadline=0.5))
+        await clock.drive(client.get("/items/1", deadline=0.5))
 
     def requests(outcome: str) -> float:
         labels = {"dependency": "product", "outcome": outcome}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import pytest
@@ -23,16 +22,6 @@ from estore.kit.transport import InProcessTransport
 
 T = TypeVar("T")
 STEP = 0.005
-
-
-async def drive(clock: FakeClock, call: Awaitable[T], limit: float = 30.0) -> T:
-    """Run `call` to its end, moving the fake clock in small steps while it waits."""
-    task = asyncio.ensure_future(call)
-    start = clock.monotonic()
-    while not task.done():
-        assert clock.monotonic() - start < limit, "the call never finished"
-        await clock.advance(STEP)
-    return task.result()
 
 
 class Product:
@@ -73,7 +62,7 @@ async def test_error_fault_answers_in_place_of_the_dependency(
     client = make_client(product, clock, faults)
 
     with pytest.raises(DependencyUnavailable) as failed:
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert failed.value.status == 503
     assert product.hits == 0
@@ -86,7 +75,7 @@ async def test_error_fault_that_stops_after_two_is_retried_then_succeeds(
     faults.inject_error("product", 502, times=2)
     client = make_client(product, clock, faults)
 
-    response = await drive(clock, client.get("/items/1"))
+    response = await clock.drive(client.get("/items/1"))
 
     assert response.json() == {"item": "1"}
     assert (faults.injected("product"), product.hits) == (2, 1)
@@ -100,10 +89,10 @@ async def test_error_faults_open_the_breaker_after_the_threshold(
     client = make_client(product, clock, faults)
     for _ in range(5):
         with pytest.raises(DependencyError):
-            await drive(clock, client.get("/items/1"))
+            await clock.drive(client.get("/items/1"))
 
     with pytest.raises(CircuitOpenError):
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert client.breaker.state is BreakerState.OPEN
     assert faults.injected("product") == 5  # the open breaker refused before any fault ran
@@ -139,9 +128,9 @@ async def test_outage_makes_the_dependency_unavailable(
     client = make_client(product, clock, faults)
 
     with pytest.raises(DependencyUnavailable) as get_failed:
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
     with pytest.raises(DependencyUnavailable):
-        await drive(clock, client.post("/items/1", json={}))
+        await clock.drive(client.post("/items/1", json={}))
 
     assert "ConnectError" in get_failed.value.reason
     assert faults.injected("product", "outage") == 3 + 1  # GET retried, POST not
@@ -153,7 +142,7 @@ async def test_latency_fault_delays_the_call_on_the_clock(
     faults.inject_latency("product", 0.3)
     client = make_client(product, clock, faults)
 
-    response = await drive(clock, client.get("/items/1"))
+    response = await clock.drive(client.get("/items/1"))
 
     assert response.status_code == 200
     assert 0.3 <= clock.monotonic() <= 0.3 + 2 * STEP
@@ -167,7 +156,7 @@ async def test_latency_beyond_the_deadline_times_out(
     client = make_client(product, clock, faults, deadline=1.0)
 
     with pytest.raises(DependencyTimeout):
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     assert product.hits == 0
 
@@ -180,7 +169,7 @@ async def test_latency_range_draws_are_seeded_and_within_the_range(
         faults.inject_latency("product", 0.01, up_to=0.05)
         client = make_client(product, clock, faults)
         for _ in range(5):
-            await drive(clock, client.get("/items/1"))
+            await clock.drive(client.get("/items/1"))
         return [float(i.detail or 0) for i in faults.history]
 
     first, again, other = await delays(3), await delays(3), await delays(4)
@@ -211,10 +200,10 @@ async def test_clear_disarms_faults_but_keeps_the_record(
     faults.inject_latency("product", 0.1)
     client = make_client(product, clock, faults)
     with pytest.raises(DependencyError):
-        await drive(clock, client.get("/items/1"))
+        await clock.drive(client.get("/items/1"))
 
     faults.clear("product")
-    response = await drive(clock, client.get("/items/1"))
+    response = await clock.drive(client.get("/items/1"))
 
     assert response.status_code == 200
     assert faults.summary() == {"product": {"error": 1, "latency": 1}}
@@ -227,9 +216,9 @@ async def test_faults_are_kept_per_dependency(
     product_client = make_client(product, clock, faults)
     coupon_client = make_client(product, clock, faults, name="coupon")
 
-    response = await drive(clock, product_client.get("/items/1"))
+    response = await clock.drive(product_client.get("/items/1"))
     with pytest.raises(DependencyUnavailable):
-        await drive(clock, coupon_client.get("/items/1"))
+        await clock.drive(coupon_client.get("/items/1"))
 
     assert response.status_code == 200
     assert (faults.injected("product"), faults.injected("coupon")) == (0, 3)

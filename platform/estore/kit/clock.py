@@ -6,9 +6,12 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -54,6 +57,17 @@ class FakeClock:
         wake = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._order), wake))
         await wake
+
+    async def drive(self, call: Awaitable[T], step: float = 0.005, limit: float = 30.0) -> T:
+        """Run `call` to its end, moving time in small steps while it waits on this clock."""
+        task = asyncio.ensure_future(call)
+        start = self._elapsed
+        while not task.done():
+            if self._elapsed - start >= limit:
+                task.cancel()
+                raise TimeoutError(f"the call did not finish within {limit} fake seconds")
+            await self.advance(step)
+        return task.result()
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking every sleeper whose time has come, in order."""

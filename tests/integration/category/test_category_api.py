@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from estore.cluster import Cluster
 from estore.kit.money import Money
 from estore.services.product.models import ProductInput
+from tests.graphql_calls import code, gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CREATE = """mutation($input: CreateCategoryInput!) {
   createCategory(input: $input) { id slug depth } }"""
 TREE = "{ categories { name children { name children { name } } } }"
-
-
-async def gql(
-    client: httpx.AsyncClient,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def code(body: dict[str, Any]) -> str:
-    return str(body["errors"][0]["extensions"]["code"])
 
 
 async def add(

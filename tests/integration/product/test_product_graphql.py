@@ -10,6 +10,7 @@ import pytest
 from estore.cluster import Cluster
 from estore.services.category.models import CategoryInput
 from tests.callers import BOB, as_caller
+from tests.graphql_calls import code, gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,24 +26,6 @@ query($filter: ProductFilter, $sort: ProductSort!, $first: Int!, $after: String)
     pageInfo { hasNextPage endCursor }
   }
 }"""
-
-
-async def gql(
-    client: httpx.AsyncClient,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def code(body: dict[str, Any]) -> str:
-    return str(body["errors"][0]["extensions"]["code"])
 
 
 async def create(
