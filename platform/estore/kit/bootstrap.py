@@ -93,5 +93,11 @@ def build_infra(settings: ServiceSettings, dependencies: tuple[str, ...], wiring
         clients=clients,
         internal_identity=internal,
         authenticator=Authenticator(internal, verifier),
-        bus=EventBus(settings.service, redis, db, clock),
+        bus=EventBus(
+            settings.service,
+            redis,
+            db,
+            clock,
+            listen_redis=wiring.stores.listener_redis(settings.redis_url),
+        ),
     )

@@ -74,12 +74,16 @@ class EventBus:
         batch_size: int = 100,
         stream_maxlen: int | None = None,
         outbox_retention: float = 3600.0,
+        listen_redis: Redis | None = None,
         processed_retention: float = 7 * 24 * 3600.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.service = service
         self._redis = redis
+        # A listener holds its connection for as long as it listens: given a client of their
+        # own, many listeners (a chat per open ticket) cannot starve everyone else's commands.
+        self._listen_redis = listen_redis or redis
         self._db = db
         self._clock = clock
         self._handlers: dict[str, Handler] = {}
@@ -274,7 +278,7 @@ class EventBus:
     @contextlib.asynccontextmanager
     async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[Notification]]:
         """Subscribe on entry (nothing sent after entering is missed) and iterate messages."""
-        pubsub = self._redis.pubsub()
+        pubsub = self._listen_redis.pubsub()
         await pubsub.subscribe(*channels)
         try:
             # Wait for the server's confirmations: only then is a notify() sure to reach us.
