@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -157,6 +158,21 @@ async def test_cancel_refunds_restocks_and_announces(world: Any) -> None:
     assert (product["stock"], product["reserved"]) == (5, 0)
     stream = await cluster.infras["order"].redis.xrange("order:cancelled")
     assert len(stream) == 1
+    await assert_invariants(cluster, {product_id: 5}, {})
+
+
+async def test_a_double_clicked_cancel_answers_the_cancelled_order_twice(world: Any) -> None:
+    cluster, order, product_id = world
+    placed = (
+        await order.post("/api/v1/orders", json=body(product_id), headers=as_(cluster, ALICE))
+    ).json()
+    path = f"/api/v1/orders/{placed['id']}/cancel"
+    first, second = await asyncio.gather(
+        order.post(path, headers=as_(cluster, ALICE)), order.post(path, headers=as_(cluster, ALICE))
+    )
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    assert first.json()["status"] == second.json()["status"] == "CANCELLED"
+    assert len(await cluster.infras["order"].redis.xrange("order:cancelled")) == 1
     await assert_invariants(cluster, {product_id: 5}, {})
 
 

@@ -26,6 +26,9 @@ from estore.services.order.settings import OrderSettings
 MAX_PAGE = 100
 
 
+SETTLE_STEP_SECONDS = 0.05
+
+
 class OrderService:
     def __init__(self, repo: OrderRepository, runner: SagaRunner, settings: OrderSettings) -> None:
         self._repo = repo
@@ -107,13 +110,25 @@ class OrderService:
             return order
         saga = await self._cancel_saga(caller, order, reason)
         if saga.status is not SagaStatus.COMPLETED:
-            saga = await self.runner.resume(saga.id) or saga
+            saga = await self.runner.resume(saga.id) or await self._settled(saga)
         if saga.status is not SagaStatus.COMPLETED:
             raise Unavailable(
                 "the cancellation is under way and will finish when the payment processor "
                 "and the product service answer; check the order again shortly"
             )
         return await self._get(order_id)
+
+    async def _settled(self, saga: Saga) -> Saga:
+        """The saga once another request running it here has finished (a double-clicked
+        Cancel), or as it stands after a short wait."""
+        waited = 0.0
+        while waited < self._settings.cancel_settle_seconds:
+            await self._clock.sleep(SETTLE_STEP_SECONDS)
+            waited += SETTLE_STEP_SECONDS
+            current = await self._repo.saga(saga.id)
+            if current is not None and current.status is SagaStatus.COMPLETED:
+                return current
+        return saga
 
     async def recover(self) -> int:
         return await self.runner.recover()

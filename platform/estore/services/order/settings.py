@@ -13,6 +13,8 @@ class OrderSettings(ServiceSettings):
     currency: str = "EUR"
     # A customer may cancel a confirmed order this long after it was confirmed; admins any time.
     cancel_window_seconds: int = 1800
+    # How long a second cancel of the same order waits for the first to finish.
+    cancel_settle_seconds: float = 5.0
     reservation_ttl_seconds: int = 900
     # How often a charge is tried (same idempotency key) when the processor's answer is lost.
     charge_attempts: int = 3
