@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from importlib.metadata import entry_points
 
 import click
 import uvicorn
@@ -15,8 +16,46 @@ from estore.kit.bootstrap import Wiring
 from estore.kit.observability import configure_logging
 from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed
 
+# The testbed's harness (chaos, sim, report) registers its commands here, so that `estore`
+# never imports harness code: a command is loaded only when the group is built.
+COMMAND_GROUP = "estore.commands"
 
-@click.group()
+
+class _HarnessGroup(click.Group):
+    """The CLI group, with commands from the `estore.commands` entry points added on demand."""
+
+    def _harness(self) -> dict[str, click.Command]:
+        found: dict[str, click.Command] = {}
+        for point in entry_points(group=COMMAND_GROUP):
+            try:
+                command = point.load()
+            except ImportError as error:
+                command = _unavailable(point.name, error)
+            found[point.name] = command
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._harness()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        own = super().get_command(ctx, name)
+        return own if own is not None else self._harness().get(name)
+
+
+def _unavailable(name: str, error: ImportError) -> click.Command:
+    """A stand-in for a harness command whose code cannot be imported: it says why."""
+
+    @click.command(name=name, help=f"(unavailable: {error})")
+    def command() -> None:
+        raise click.ClickException(
+            f"`estore {name}` needs the testbed's harness, which failed to import: {error}. "
+            "Install the project with `make test` (or `pip install -e '.[dev]'`)."
+        )
+
+    return command
+
+
+@click.group(cls=_HarnessGroup)
 def main() -> None:
     """E-Storefront: an e-commerce backend and the testbed around it."""
 
