@@ -22,24 +22,27 @@ COMMAND_GROUP = "estore.commands"
 
 
 class _HarnessGroup(click.Group):
-    """The CLI group, with commands from the `estore.commands` entry points added on demand."""
+    """The CLI group, with commands from the `estore.commands` entry points added on demand.
 
-    def _harness(self) -> dict[str, click.Command]:
-        found: dict[str, click.Command] = {}
-        for point in entry_points(group=COMMAND_GROUP):
-            try:
-                command = point.load()
-            except ImportError as error:
-                command = _unavailable(point.name, error)
-            found[point.name] = command
-        return found
+    Listing reads only the entry points' names; a harness module is imported only when its
+    own command is asked for, so `estore up` never pays for the harness.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._harness()})
+        harness = {point.name for point in entry_points(group=COMMAND_GROUP)}
+        return sorted({*super().list_commands(ctx), *harness})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         own = super().get_command(ctx, name)
-        return own if own is not None else self._harness().get(name)
+        if own is not None:
+            return own
+        for point in entry_points(group=COMMAND_GROUP, name=name):
+            try:
+                command: click.Command = point.load()
+            except ImportError as error:
+                return _unavailable(name, error)
+            return command
+        return None
 
 
 def _unavailable(name: str, error: ImportError) -> click.Command:

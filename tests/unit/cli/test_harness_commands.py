@@ -31,9 +31,11 @@ def _hello() -> None:
 @pytest.fixture
 def harness(monkeypatch: pytest.MonkeyPatch) -> None:
     points = [_Point("hello", _hello), _Point("broken", ImportError("No module named 'simpy'"))]
-    monkeypatch.setattr(
-        cli, "entry_points", lambda group: points if group == cli.COMMAND_GROUP else []
-    )
+    def entry_points(group: str, name: str | None = None) -> list[_Point]:
+        found = points if group == cli.COMMAND_GROUP else []
+        return [point for point in found if name is None or point.name == name]
+
+    monkeypatch.setattr(cli, "entry_points", entry_points)
 
 
 def test_a_registered_harness_command_runs_through_estore(harness: None) -> None:
