@@ -1,4 +1,5 @@
-"""Message pact product <- order: `order:confirmed` counts the order's lines as sold, once."""
+"""Message pact product <- order: `order:confirmed` counts lines as sold, `order:cancelled` takes
+them back; each once."""
 
 from __future__ import annotations
 
@@ -48,6 +49,38 @@ async def test_product_counts_a_confirmed_orders_lines_as_sold_once(book: PactBo
             sold = await cluster.apps["product"].state.service.product(line["product_id"])
             assert sold.sold == line["quantity"]
             assert sold.stock == 10, "a confirmed order's stock already left with its reservation"
+    finally:
+        await cluster.stop()
+    assert len(bodies) == 1
+    book.record(pact)
+
+
+async def test_product_takes_a_cancelled_orders_lines_back_out_of_sold_once(
+    book: PactBook,
+) -> None:
+    pact = book.new()
+    # Only what `reverse_sale` reads: the order id; the lines come from the sale it counted.
+    data = {"order_id": match.regex(ORDER_ID, regex=ID)}
+    (
+        pact.upon_receiving("an order:cancelled event for a confirmed order", "Async")
+        .given("a customer's confirmed order is cancelled")
+        .with_body(envelope("order:cancelled", "order", data), "application/json")
+    )
+    bodies: list[str | bytes | None] = []
+    pact.verify(lambda body, _metadata: bodies.append(body), "Async")
+
+    cluster = Cluster(Wiring(), services=["product"])
+    await cluster.start()
+    try:
+        infra = cluster.infras["product"]
+        service = cluster.apps["product"].state.service
+        for body in bodies:
+            event = as_event(body)
+            made = await product(cluster, stock=10)
+            await service.record_sale(event.data["order_id"], [{"product_id": made, "quantity": 3}])
+            await deliver(infra.redis, infra.bus, event)
+            await deliver(infra.redis, infra.bus, event)  # redelivered: taken back once
+            assert (await service.product(made)).sold == 0
     finally:
         await cluster.stop()
     assert len(bodies) == 1

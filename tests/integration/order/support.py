@@ -100,7 +100,7 @@ async def assert_invariants(
     cluster: Cluster, initial: dict[str, int], limits: dict[str, int]
 ) -> None:
     # `sold` is counted from the orders, not the product's popularity counter (which the
-    # order:confirmed event feeds and a cancellation does not take back).
+    # order events feed later, through the product's consumer).
     sold = await units_sold(cluster)
     for product_id, p in (await products(cluster, list(initial))).items():
         assert initial[product_id] == p["available"] + p["reserved"] + sold.get(product_id, 0), p

@@ -238,3 +238,30 @@ async def test_graphql_checkout_orders_and_the_user_entity(world: Any) -> None:
     cancel = "mutation($id: ID!) { cancelOrder(id: $id) { status } }"
     cancelled = await graphql(cluster, order, cancel, {"id": created["id"]}, ALICE)
     assert cancelled["data"]["cancelOrder"]["status"] == "CANCELLED"
+
+
+async def test_ordering_and_cancelling_five_times_does_not_climb_popularity(world: Any) -> None:
+    cluster, order, product_id = world
+    kept = await add_product(cluster, "MUG-2", price=1250, stock=5)
+    await order.post(
+        "/api/v1/orders",
+        json=body(kept, 1, idempotency_key="kept-0001"),
+        headers=as_(cluster, BOB),
+    )
+    for round_ in range(5):
+        placed = await order.post(
+            "/api/v1/orders",
+            json=body(product_id, 5, idempotency_key=f"gaming-{round_:04}"),
+            headers=as_(cluster, ALICE),
+        )
+        assert placed.json()["status"] == "CONFIRMED", placed.text
+        cancel = f"/api/v1/orders/{placed.json()['id']}/cancel"
+        assert (await order.post(cancel, headers=as_(cluster, ALICE))).status_code == 200
+    await cluster.infras["order"].bus.drain()
+    await cluster.infras["product"].bus.drain()
+    seen = await products(cluster, [product_id, kept])
+    assert (seen[product_id]["sold"], seen[product_id]["stock"]) == (0, 5)
+    assert seen[kept]["sold"] == 1
+    async with cluster.client("product") as product:
+        popular = await product.get("/api/v1/products", params={"sort": "POPULAR", "first": 1})
+    assert [p["id"] for p in popular.json()["items"]] == [kept]

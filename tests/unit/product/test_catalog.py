@@ -199,3 +199,23 @@ async def test_a_confirmed_order_counts_as_sold_once_and_leaves_stock_alone(
     assert (after.sold, after.stock) == (2, 5)
     popular = await products.page(None, ProductSort.POPULAR, 1)
     assert popular.items[0].id == phone.id
+
+
+async def test_a_cancelled_order_takes_its_units_back_out_of_sold_once(
+    products: ProductService,
+) -> None:
+    phone = await make(products, "PHN-1", stock=5)
+    await products.record_sale("order-1", [{"product_id": phone.id, "quantity": 2}])
+    await products.record_sale("order-2", [{"product_id": phone.id, "quantity": 1}])
+    assert await products.reverse_sale("order-1")
+    assert not await products.reverse_sale("order-1"), "a redelivered cancellation"
+    assert (await products.product(phone.id)).sold == 1
+
+
+async def test_a_cancellation_seen_before_its_confirmation_leaves_sold_untouched(
+    products: ProductService,
+) -> None:
+    phone = await make(products, "PHN-1", stock=5)
+    assert not await products.reverse_sale("order-1")
+    assert not await products.record_sale("order-1", [{"product_id": phone.id, "quantity": 2}])
+    assert (await products.product(phone.id)).sold == 0

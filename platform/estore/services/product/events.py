@@ -1,4 +1,7 @@
-"""Events the product service consumes: confirmed orders feed the sold count (never stock)."""
+"""Events the product service consumes: a confirmed order adds to sold, a cancelled one takes back.
+
+Stock moves with reservations, never here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from estore.kit.events import Event, EventBus
 from estore.services.product.service import ProductService
 
 ORDER_CONFIRMED = "order:confirmed"
+ORDER_CANCELLED = "order:cancelled"
 
 
 def subscribe(bus: EventBus, service: ProductService) -> None:
@@ -14,4 +18,9 @@ def subscribe(bus: EventBus, service: ProductService) -> None:
         # original design's double decrement. Only popularity is kept from this event.
         await service.record_sale(str(event.data["order_id"]), list(event.data["items"]))
 
+    async def on_order_cancelled(event: Event) -> None:
+        # Popularity counts what customers kept: ordering and cancelling must not climb it.
+        await service.reverse_sale(str(event.data["order_id"]))
+
     bus.subscribe(ORDER_CONFIRMED, on_order_confirmed)
+    bus.subscribe(ORDER_CANCELLED, on_order_cancelled)

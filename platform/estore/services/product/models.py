@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Self, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -181,6 +181,13 @@ class ReviewInput(BaseModel):
     rating: Annotated[int, Field(ge=1, le=5)]
     title: Annotated[str, Field(min_length=1, max_length=120)]
     body: Annotated[str, Field(max_length=4000)] = ""
+
+
+class SoldLine(TypedDict):
+    """One line of a counted sale, as kept with it so a cancellation takes back the same."""
+
+    product_id: str
+    quantity: int
 
 
 class Review(BaseModel):

@@ -20,10 +20,12 @@ from estore.services.product.models import (
     ReservationDoc,
     ReservationStatus,
     Review,
+    SoldLine,
     StockRecord,
 )
 
 AFTER = ReturnDocument.AFTER
+BEFORE = ReturnDocument.BEFORE
 
 
 class ProductRepository:
@@ -171,13 +173,33 @@ class ProductRepository:
             {"$set": {"rating_avg": product.rating_total / product.review_count}},
         )
 
-    async def record_sale(self, order_id: str, at: datetime) -> bool:
-        """True the first time an order is seen: its lines are then counted as sold."""
+    async def record_sale(self, order_id: str, lines: list[SoldLine], at: datetime) -> bool:
+        """True the first time an order is seen: its lines are then counted as sold.
+
+        The lines counted are kept with the sale, so a cancellation takes back exactly them.
+        """
         try:
-            await self._sales.insert_one({"_id": order_id, "at": at})
+            await self._sales.insert_one({"_id": order_id, "at": at, "lines": lines})
         except DuplicateKeyError:
             return False
         return True
+
+    async def reverse_sale(self, order_id: str, at: datetime) -> list[SoldLine]:
+        """Mark an order's sale reversed, once; the lines it had counted (none the next time).
+
+        A cancellation seen before its confirmation leaves a reversed sale behind, so the late
+        confirmation finds the order known and counts nothing.
+        """
+        before = await self._sales.find_one_and_update(
+            {"_id": order_id},
+            {"$set": {"reversed_at": at}, "$setOnInsert": {"at": at, "lines": []}},
+            upsert=True,
+            return_document=BEFORE,
+        )
+        if before is None or before.get("reversed_at") is not None:
+            return []
+        lines: list[SoldLine] = before["lines"]
+        return lines
 
     async def add_sold(self, product_id: str, quantity: int) -> None:
         await self._products.update_one({"_id": product_id}, {"$inc": {"sold": quantity}})

@@ -27,6 +27,7 @@ from estore.services.product.models import (
     ProductUpdate,
     Review,
     ReviewInput,
+    SoldLine,
     StockChange,
     StockRecord,
 )
@@ -179,11 +180,21 @@ class ProductService:
 
     async def record_sale(self, order_id: str, items: list[dict[str, Any]]) -> bool:
         """Count a confirmed order's lines as sold, once per order; True if counted now."""
-        if not await self._repo.record_sale(order_id, self._clock.now()):
+        lines = [
+            SoldLine(product_id=str(i["product_id"]), quantity=int(i["quantity"])) for i in items
+        ]
+        if not await self._repo.record_sale(order_id, lines, self._clock.now()):
             return False
-        for item in items:
-            await self._repo.add_sold(str(item["product_id"]), int(item["quantity"]))
+        for line in lines:
+            await self._repo.add_sold(line["product_id"], line["quantity"])
         return True
+
+    async def reverse_sale(self, order_id: str) -> bool:
+        """Take a cancelled order's lines back out of sold, once; True if taken back now."""
+        lines = await self._repo.reverse_sale(order_id, self._clock.now())
+        for line in lines:
+            await self._repo.add_sold(line["product_id"], -line["quantity"])
+        return bool(lines)
 
     # --- helpers ----------------------------------------------------------------------------
 
