@@ -188,6 +188,18 @@ async def test_graphql_register_and_me(auth: httpx.AsyncClient) -> None:
     assert anonymous["data"]["me"] is None
 
 
+async def test_graphql_register_and_login_show_the_new_owner_their_email(
+    auth: httpx.AsyncClient,
+) -> None:
+    registered = await graphql(auth, GRAPHQL_REGISTER, {"input": ALICE})
+    assert registered["data"]["register"]["user"]["email"] == ALICE["email"]
+    login = """mutation($email: String!, $password: String!) {
+      login(email: $email, password: $password) { user { email } }
+    }"""
+    logged_in = await graphql(auth, login, {"email": ALICE["email"], "password": ALICE["password"]})
+    assert logged_in["data"]["login"]["user"]["email"] == ALICE["email"]
+
+
 async def test_graphql_bad_input_says_what_is_wrong(auth: httpx.AsyncClient) -> None:
     body = await graphql(auth, GRAPHQL_REGISTER, {"input": {**ALICE, "password": "short"}})
     error = body["errors"][0]

@@ -30,22 +30,27 @@ class User:
     roles: list[RoleType]  # type: ignore[valid-type]
     created_at: datetime
     _email: strawberry.Private[str]
+    # Register and login answer the account's owner, who has no token on that request yet.
+    _shown_to_owner: strawberry.Private[bool] = False
 
     @strawberry.field(description="Only the account itself, support and admins see the email.")
     def email(self, info: Info[SubgraphContext, Any]) -> str | None:
         caller = info.context.caller
+        if self._shown_to_owner:
+            return self._email
         if caller and (caller.user_id == self.id or caller.roles & STAFF):
             return self._email
         return None
 
     @classmethod
-    def of(cls, user: PublicUser) -> User:
+    def of(cls, user: PublicUser, shown_to_owner: bool = False) -> User:
         return cls(
             id=strawberry.ID(user.id),
             name=user.name,
             roles=list(user.roles),
             created_at=user.created_at,
             _email=user.email,
+            _shown_to_owner=shown_to_owner,
         )
 
     @classmethod
@@ -68,7 +73,7 @@ class AuthPayload:
             refresh_token=pair.refresh_token,
             token_type=pair.token_type,
             expires_in=pair.expires_in,
-            user=User.of(pair.user),
+            user=User.of(pair.user, shown_to_owner=True),
         )
 
 
