@@ -41,6 +41,12 @@ class BadRequest(ServiceError):
     pass
 
 
+class BadUserInput(BadRequest):
+    """An argument out of its range: 400 over REST, coded as Apollo codes it over GraphQL."""
+
+    code = "bad_user_input"
+
+
 class Unauthorized(ServiceError):
     status = 401
     code = "unauthorized"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Response
 
-from estore.kit.deps import service_of
+from estore.kit.deps import paging_query, service_of
 from estore.kit.identity import Caller, require_caller
+from estore.kit.paging import MAX_OFFSET
 from estore.services.order.models import CancelRequest, CheckoutRequest, OrderPage, OrderView
 from estore.services.order.service import MAX_PAGE, OrderService
 
@@ -41,8 +42,8 @@ async def create_order(
 async def list_orders(
     caller: CurrentCaller,
     service: Service,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, paging_query(1, MAX_PAGE)] = 20,
+    offset: Annotated[int, paging_query(0, MAX_OFFSET)] = 0,
 ) -> OrderPage:
     return OrderPage(items=[OrderView.of(o) for o in await service.orders(caller, limit, offset)])
 

@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable
 from estore.kit.identity import Caller, Role
 from estore.kit.money import Money
+from estore.kit.paging import page_offset, page_size
 from estore.services.order.models import (
     STAFF,
     CheckoutRequest,
@@ -95,7 +96,7 @@ class OrderService:
     async def orders(self, caller: Caller, limit: int = 20, offset: int = 0) -> list[Order]:
         """The caller's orders, newest first; support and admins see everyone's."""
         owner = None if caller.roles & STAFF else caller.user_id
-        return await self._repo.page(owner, min(max(limit, 1), MAX_PAGE), max(offset, 0))
+        return await self._repo.page(owner, page_size(limit, MAX_PAGE), page_offset(offset))
 
     async def orders_of(self, caller: Caller | None, customer_id: str) -> list[Order]:
         """A customer's orders for the User entity: only they and staff may see them."""

@@ -138,8 +138,3 @@ def after_clause(sort: ProductSort, value: Any, product_id: str) -> dict[str, An
 def sort_spec(sort: ProductSort) -> list[tuple[str, int]]:
     key = SORT_KEYS[sort]
     return [(key.field, key.direction), ("_id", 1)]
-
-
-def check_page_size(first: int, maximum: int) -> None:
-    if not 1 <= first <= maximum:
-        raise BadRequest(f"first must be between 1 and {maximum}, got {first}")

@@ -9,13 +9,13 @@ from typing import Any
 from estore.kit.clock import Clock
 from estore.kit.errors import BadRequest, Conflict, NotFound, validated
 from estore.kit.identity import Caller
+from estore.kit.paging import page_size
 from estore.services.product.categories import CategoryDirectory
 from estore.services.product.listing import (
     Page,
     ProductFilter,
     ProductSort,
     after_clause,
-    check_page_size,
     decode_cursor,
     encode_cursor,
     sort_spec,
@@ -72,7 +72,7 @@ class ProductService:
         after: str | None = None,
     ) -> Page:
         size = self._settings.page_default if first is None else first
-        check_page_size(size, self._settings.page_max)
+        page_size(size, self._settings.page_max, "first")
         query = await self._query(filter or ProductFilter())
         if after:
             query = {"$and": [query, after_clause(sort, *decode_cursor(after, sort))]}
@@ -173,8 +173,7 @@ class ProductService:
         return review
 
     async def reviews(self, product_id: str, limit: int = 20) -> list[Review]:
-        if not 1 <= limit <= MAX_REVIEWS:
-            raise BadRequest(f"limit must be between 1 and {MAX_REVIEWS}, got {limit}")
+        page_size(limit, MAX_REVIEWS, "page size")
         await self._doc(product_id)
         return await self._repo.reviews(product_id, limit)
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from estore.kit.deps import service_of
+from estore.kit.deps import paging_query, service_of
 from estore.kit.identity import Caller, Role, require_caller, require_role
 from estore.services.ticket.models import (
     Assignment,
@@ -75,7 +75,7 @@ async def list_tickets(
     priority: Priority | None = None,
     assignee_id: Annotated[str | None, Query(max_length=64)] = None,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    limit: Annotated[int, paging_query(1, MAX_PAGE)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> TicketPage:
     """Newest first; customers see their own tickets, support and admins everyone's."""
@@ -95,8 +95,8 @@ async def list_messages(
     ticket_id: str,
     caller: CurrentCaller,
     service: Service,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    after: Annotated[int, paging_query(0)] = 0,
+    limit: Annotated[int, paging_query(1, MAX_PAGE)] = 50,
 ) -> MessagePage:
     """Messages with a sequence number above `after`, in order."""
     return await service.messages(caller, ticket_id, after, limit)

@@ -11,6 +11,7 @@ from estore.kit.clients import DependencyError, ServiceClient
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable, Unprocessable
 from estore.kit.identity import Caller, InternalIdentity, acting_as
+from estore.kit.paging import page_offset, page_size
 from estore.services.ticket.models import (
     STAFF,
     Message,
@@ -89,7 +90,7 @@ class TicketService:
                 raise Forbidden("customers can list only their own tickets")
             where = where.model_copy(update={"customer_id": caller.user_id})
         after = decode_cursor(cursor) if cursor else None
-        limit = min(max(limit, 1), MAX_PAGE)
+        limit = page_size(limit, MAX_PAGE)
         found = await self.repo.page(where, limit + 1, after)
         more = len(found) > limit
         items = found[:limit]
@@ -114,7 +115,8 @@ class TicketService:
 
     async def messages(self, caller: Caller, ticket_id: str, after: int, limit: int) -> MessagePage:
         await self.ticket(caller, ticket_id)
-        return await self._page(ticket_id, after, min(max(limit, 1), MAX_PAGE))
+        position = page_offset(after, "after", maximum=None)
+        return await self._page(ticket_id, position, page_size(limit, MAX_PAGE))
 
     async def messages_between(self, ticket_id: str, after: int, upto: int) -> list[MessageView]:
         """What is stored in (after, upto], for a chat connection already authorised."""
