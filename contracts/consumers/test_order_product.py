@@ -1,4 +1,5 @@
-"""Consumer pact order -> product: reserve stock, read, confirm and release a reservation."""
+"""Consumer pact order -> product: reserve stock, read, confirm and release a reservation, and
+price a refused cart."""
 
 from __future__ import annotations
 
@@ -102,6 +103,34 @@ async def test_order_learns_which_product_is_short_of_stock(book: PactBook) -> N
             assert PRODUCT_ID in rejected.reason
         else:
             raise AssertionError("a reservation beyond stock was accepted")
+    book.record(pact)
+
+
+async def test_order_prices_a_cart_refused_before_stock_was_held(book: PactBook) -> None:
+    pact = expect(
+        book,
+        "a request for the products of a refused cart",
+        state="a product is in stock",
+        params={"product_id": PRODUCT_ID, "stock": 1},
+        method="GET",
+        path="/api/v1/products",
+        query={"ids": PRODUCT_ID},
+        status=200,
+        response={
+            "items": at_least_one(
+                {
+                    "id": PRODUCT_ID,
+                    "sku": match.str("KBD-0001"),
+                    "name": match.str("Keyboard"),
+                    "price": money(2500),
+                    "category_id": match.none(),
+                }
+            )
+        },
+    )
+    async with served_client(pact, "product") as client:
+        [line] = await ProductPeer(client).priced(LINES)
+    assert (line["quantity"], line["unit_price"]) == (2, {"amount": 2500, "currency": "EUR"})
     book.record(pact)
 
 

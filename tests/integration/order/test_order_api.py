@@ -109,6 +109,24 @@ async def test_out_of_stock_says_what_is_short(world: Any) -> None:
     await assert_invariants(cluster, {product_id: 5}, {})
 
 
+async def test_a_failed_order_keeps_what_was_asked_for_its_subtotal_and_why(world: Any) -> None:
+    cluster, order, product_id = world
+    response = await order.post(
+        "/api/v1/orders", json=body(product_id, 9), headers=as_(cluster, ALICE)
+    )
+    failed = (
+        await order.get(f"/api/v1/orders/{response.json()['id']}", headers=as_(cluster, ALICE))
+    ).json()
+    assert failed["status"] == "FAILED"
+    assert [(i["product_id"], i["quantity"], i["name"]) for i in failed["items"]] == [
+        (product_id, 9, "Product MUG-1")
+    ]
+    assert failed["subtotal"] == {"amount": 9 * 1250, "currency": "EUR"}
+    assert failed["payment_id"] is None
+    assert "not enough stock" in failed["failure_reason"]
+    await assert_invariants(cluster, {product_id: 5}, {})
+
+
 async def test_a_lost_processor_answer_is_resolved_by_asking_for_the_charge(world: Any) -> None:
     cluster, order, product_id = world
     async with cluster.client("payment") as payment:

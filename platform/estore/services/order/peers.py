@@ -91,6 +91,30 @@ class ProductPeer:
             raise Rejected(message, error.get("code", "not_found"))
         raise _unexpected("product", response)
 
+    async def priced(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The lines priced at today's catalog prices, as a reservation prices them.
+
+        For an order refused before anything was held: it still shows what was asked for and
+        what it would have cost. Products that do not exist are left out.
+        """
+        ids = ",".join(line["product_id"] for line in lines)
+        response = await _call(self._client, "GET", "/api/v1/products", params={"ids": ids})
+        if response.status_code != 200:
+            raise _unexpected("product", response)
+        found = {p["id"]: p for p in response.json()["items"]}
+        return [
+            {
+                "product_id": line["product_id"],
+                "sku": found[line["product_id"]]["sku"],
+                "name": found[line["product_id"]]["name"],
+                "quantity": line["quantity"],
+                "unit_price": found[line["product_id"]]["price"],
+                "category_id": found[line["product_id"]]["category_id"],
+            }
+            for line in lines
+            if line["product_id"] in found
+        ]
+
     async def reservation(self, reservation_id: str) -> dict[str, Any] | None:
         response = await _call(self._client, "GET", f"/api/v1/reservations/{reservation_id}")
         if response.status_code == 404:

@@ -207,6 +207,8 @@ class CheckoutSaga:
         if pending:
             await ctx.save(saga)
             return
+        if not saga.items:
+            await self._price_what_was_asked(saga)
         now = ctx.clock.now()
         await ctx.repo.record_items(saga.order_id, saga.items)
         await ctx.repo.update(
@@ -221,6 +223,20 @@ class CheckoutSaga:
         saga.status = SagaStatus.COMPENSATED
         await ctx.save(saga)
         await ctx.announce(saga.order_id)
+
+    async def _price_what_was_asked(self, saga: Saga) -> None:
+        """Keep the cart and its price on an order refused before any stock was held.
+
+        Best effort: without the catalog the order still carries why it failed.
+        """
+        lines = [line.model_dump() for line in saga.lines]
+        try:
+            priced = await self._ctx.peers.product.priced(lines)
+        except PeerUnavailable as exc:
+            log.warning("order.failed_order_unpriced", order_id=saga.order_id, error=str(exc))
+            return
+        saga.items = [OrderItem.model_validate(item) for item in priced]
+        saga.subtotal = sum(item.line_total.amount for item in saga.items)
 
     async def _undo(self, name: str, saga: Saga) -> None:
         if name == "refund":
