@@ -8,6 +8,8 @@ Status codes, following GraphQL-over-HTTP for `application/json` responses:
   and GRAPHQL_PARSE_FAILED.
 - 405: a mutation over GET.
 - 401 / 503 in the kit's JSON error shape: a bad bearer token, or no composed schema yet.
+A subgraph's rate-limit error (extension `retryAfter`, seconds) also sets the `Retry-After`
+header, so HTTP clients and proxies see when to come back without reading the body.
 """
 
 from __future__ import annotations
@@ -96,6 +98,17 @@ def with_codes(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def retry_after(result: dict[str, Any]) -> dict[str, str]:
+    """A Retry-After header for the longest wait any error of the result asks for."""
+    waits = [
+        error["extensions"]["retryAfter"]
+        for error in result.get("errors", ())
+        if isinstance(error.get("extensions"), dict)
+        and isinstance(error["extensions"].get("retryAfter"), int)
+    ]
+    return {"Retry-After": str(max(waits))} if waits else {}
+
+
 def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -119,7 +132,7 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
         with acting_as(caller, identity):
             client = client_forwarding(request.client.host if request.client else None, identity)
             result = await gateway.execute(query, variables, name, client)
-        return JSONResponse(with_codes(result))
+        return JSONResponse(with_codes(result), headers=retry_after(result))
 
     @router.post("/graphql")
     async def post_graphql(

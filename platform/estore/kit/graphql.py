@@ -13,7 +13,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import ExecutionContext
 
-from estore.kit.errors import Forbidden, ServiceError, Unauthorized
+from estore.kit.errors import Forbidden, ServiceError, TooManyRequests, Unauthorized
 from estore.kit.identity import Caller, Role, current_caller
 
 DOCUMENT_CACHE_SIZE = 512
@@ -41,6 +41,14 @@ class SubgraphContext(BaseContext):
         return caller
 
 
+def _extensions(error: ServiceError) -> dict[str, Any]:
+    """What a GraphQL client needs to act on a service error: its code, and when to retry."""
+    extensions: dict[str, Any] = {"code": error.code.upper()}
+    if isinstance(error, TooManyRequests):
+        extensions["retryAfter"] = error.retry_after
+    return extensions
+
+
 class SubgraphSchema(strawberry.federation.Schema):
     """A Federation 2 schema whose parsed and validated documents are cached.
 
@@ -65,7 +73,7 @@ class SubgraphSchema(strawberry.federation.Schema):
         for error in errors:
             original = error.original_error
             if isinstance(original, ServiceError):
-                error.extensions = {**(error.extensions or {}), "code": original.code.upper()}
+                error.extensions = {**(error.extensions or {}), **_extensions(original)}
             elif original is not None:
                 log.error("graphql.resolver_failed", error=str(error), exc_info=original)
 

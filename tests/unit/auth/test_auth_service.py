@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,7 +13,7 @@ from estore.kit.clock import FakeClock
 from estore.kit.errors import TooManyRequests, Unauthorized
 from estore.kit.events import Event, EventBus
 from estore.kit.identity import JwksVerifier, KeyRing, Role, TokenIssuer
-from estore.kit.ratelimit import RateLimiter
+from estore.kit.ratelimit import Backoff, RateLimiter
 from estore.services.auth.models import Credentials, Registration
 from estore.services.auth.repository import AuthRepository
 from estore.services.auth.service import AuthService
@@ -26,7 +25,9 @@ SETTINGS = AuthSettings(
     argon2_time_cost=1,
     argon2_memory_kib=1024,
     login_attempts_per_account=3,
-    login_account_window_seconds=60,
+    login_account_window_seconds=600,
+    login_backoff_base_seconds=10,
+    login_backoff_max_seconds=120,
     jwt_access_ttl_seconds=300,
     jwt_refresh_ttl_seconds=3600,
 )
@@ -46,7 +47,8 @@ async def auth(
     await repo.ensure_indexes()
     issuer = TokenIssuer(KeyRing.generate(), "estore-auth", "estore", clock, 300)
     limiter = RateLimiter(redis, clock, "auth:login")
-    yield AuthService(repo, issuer, limiter, bus, clock, SETTINGS)
+    backoff = Backoff(redis, clock, "auth:login-backoff")
+    yield AuthService(repo, issuer, limiter, backoff, bus, clock, SETTINGS)
 
 
 def verifier_for(auth: AuthService, clock: FakeClock) -> JwksVerifier:
@@ -76,20 +78,60 @@ async def test_refresh_tokens_expire_after_their_lifetime(
         await auth.refresh(tokens.refresh_token)
 
 
-async def test_account_lock_lifts_when_the_window_passes(
+async def fail_from(auth: AuthService, client: str, times: int) -> None:
+    wrong = Credentials(email=ALICE.email, password="not the password")
+    for _ in range(times):
+        with pytest.raises(Unauthorized):
+            await auth.login(wrong, client=client)
+
+
+RIGHT = Credentials(email=ALICE.email, password=ALICE.password)
+
+
+async def test_wrong_passwords_from_one_client_do_not_lock_the_owner_out_elsewhere(
+    auth: AuthService,
+) -> None:
+    await auth.register(ALICE)
+    await fail_from(auth, "attacker", SETTINGS.login_attempts_per_account)
+    with pytest.raises(TooManyRequests):
+        await auth.login(RIGHT, client="attacker")
+    assert (await auth.login(RIGHT, client="owner")).user.email == ALICE.email
+
+
+async def test_each_failure_past_the_free_ones_doubles_the_wait_up_to_the_cap(
     auth: AuthService, clock: FakeClock
 ) -> None:
     await auth.register(ALICE)
-    wrong = Credentials(email=ALICE.email, password="not the password")
-    for _ in range(SETTINGS.login_attempts_per_account):
-        with pytest.raises(Unauthorized):
-            await auth.login(wrong, client="10.0.0.1")
-    right = Credentials(email=ALICE.email, password=ALICE.password)
-    with pytest.raises(TooManyRequests) as blocked:
-        await auth.login(right, client="10.0.0.1")
-    assert 0 < blocked.value.retry_after <= SETTINGS.login_account_window_seconds
-    await clock.advance(timedelta(seconds=SETTINGS.login_account_window_seconds).total_seconds())
-    assert (await auth.login(right, client="10.0.0.1")).user.email == ALICE.email
+    await fail_from(auth, "attacker", SETTINGS.login_attempts_per_account - 1)
+    waits = []
+    for _ in range(6):
+        await fail_from(auth, "attacker", 1)
+        with pytest.raises(TooManyRequests) as blocked:
+            await auth.login(RIGHT, client="attacker")
+        waits.append(blocked.value.retry_after)
+        await clock.advance(blocked.value.retry_after)
+    assert waits == [10, 20, 40, 80, 120, 120]
+
+
+async def test_a_successful_login_clears_the_failures_of_its_client(
+    auth: AuthService, clock: FakeClock
+) -> None:
+    await auth.register(ALICE)
+    await fail_from(auth, "laptop", SETTINGS.login_attempts_per_account)
+    await clock.advance(SETTINGS.login_backoff_base_seconds)
+    await auth.login(RIGHT, client="laptop")
+    await fail_from(auth, "laptop", SETTINGS.login_attempts_per_account - 1)
+    assert (await auth.login(RIGHT, client="laptop")).user.email == ALICE.email
+
+
+async def test_failures_are_forgotten_after_the_memory_window(
+    auth: AuthService, clock: FakeClock
+) -> None:
+    await auth.register(ALICE)
+    await fail_from(auth, "laptop", SETTINGS.login_attempts_per_account - 1)
+    await clock.advance(SETTINGS.login_account_window_seconds + 1)
+    await fail_from(auth, "laptop", SETTINGS.login_attempts_per_account - 1)
+    assert (await auth.login(RIGHT, client="laptop")).user.email == ALICE.email
 
 
 async def test_unknown_accounts_and_wrong_passwords_fail_alike(auth: AuthService) -> None:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from estore.kit.app import create_service_app
 from estore.kit.identity import KeyRing, TokenIssuer
 from estore.kit.infra import Infra
-from estore.kit.ratelimit import RateLimiter
+from estore.kit.ratelimit import Backoff, RateLimiter
 from estore.services.auth import routes
 from estore.services.auth.repository import AuthRepository
 from estore.services.auth.schema import build_schema
@@ -32,6 +32,7 @@ def create_app(infra: Infra) -> FastAPI:
         repo,
         issuer,
         RateLimiter(infra.redis, infra.clock, "auth:login"),
+        Backoff(infra.redis, infra.clock, "auth:login-backoff"),
         infra.bus,
         infra.clock,
         settings,

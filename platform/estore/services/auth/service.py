@@ -16,7 +16,7 @@ from estore.kit.clock import Clock
 from estore.kit.errors import NotFound, TooManyRequests, Unauthorized
 from estore.kit.events import EventBus
 from estore.kit.identity import Caller, Role, TokenIssuer
-from estore.kit.ratelimit import Limit, RateLimiter
+from estore.kit.ratelimit import Backoff, BackoffPolicy, Limit, RateLimiter
 from estore.services.auth.events import USER_REGISTERED, user_registered
 from estore.services.auth.models import (
     Credentials,
@@ -46,12 +46,17 @@ def _split_refresh_token(token: str) -> tuple[str, str]:
     return session_id, secret
 
 
+def _pair(account: str, client: str) -> str:
+    return f"pair:{account}:{client}"
+
+
 class AuthService:
     def __init__(
         self,
         repo: AuthRepository,
         issuer: TokenIssuer,
         limiter: RateLimiter,
+        backoff: Backoff,
         bus: EventBus,
         clock: Clock,
         settings: AuthSettings,
@@ -59,6 +64,7 @@ class AuthService:
         self._repo = repo
         self._issuer = issuer
         self._limiter = limiter
+        self._backoff = backoff
         self._bus = bus
         self._clock = clock
         self._settings = settings
@@ -69,8 +75,11 @@ class AuthService:
         )
         # A real hash to verify against when the account is unknown, so timing tells nothing.
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-        self._account_limit = Limit(
-            settings.login_attempts_per_account, settings.login_account_window_seconds
+        self._pair_backoff = BackoffPolicy(
+            free_failures=settings.login_attempts_per_account,
+            base_seconds=settings.login_backoff_base_seconds,
+            max_seconds=settings.login_backoff_max_seconds,
+            memory_seconds=settings.login_account_window_seconds,
         )
         self._client_limit = Limit(
             settings.login_attempts_per_client, settings.login_client_window_seconds
@@ -104,9 +113,9 @@ class AuthService:
         matches = await self._password_matches(user, credentials.password)
         if user is None or not matches:
             log.info("auth.login_failed", known_account=user is not None)
-            await self._count_failure(account)
+            await self._backoff.fail(_pair(account, client), self._pair_backoff)
             raise Unauthorized(BAD_CREDENTIALS)
-        await self._limiter.clear(f"account:{account}", self._account_limit)
+        await self._backoff.clear(_pair(account, client))
         return await self._open_session(user)
 
     async def refresh(self, token: str) -> TokenPair:
@@ -149,16 +158,15 @@ class AuthService:
         return [PublicUser.of(u) for u in await self._repo.users_by_ids(ids)]
 
     async def _check_limits(self, account: str, client: str) -> None:
-        blocked = await self._limiter.blocked_for(f"account:{account}", self._account_limit)
+        # Counted per account and client, not per account: a stranger's wrong guesses must
+        # not lock the owner out. The per-client window bounds one client spraying accounts.
+        blocked = await self._backoff.wait_for(_pair(account, client))
         if blocked is None:
             blocked = await self._limiter.hit(f"client:{client}", self._client_limit)
         if blocked is not None:
             raise TooManyRequests(
                 f"too many login attempts; try again in {blocked} s", retry_after=blocked
             )
-
-    async def _count_failure(self, account: str) -> None:
-        await self._limiter.hit(f"account:{account}", self._account_limit)
 
     async def _password_matches(self, user: User | None, password: str) -> bool:
         stored = user.password_hash if user else self._decoy_hash

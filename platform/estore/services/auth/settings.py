@@ -10,8 +10,13 @@ from estore.kit.settings import ServiceSettings
 class AuthSettings(ServiceSettings):
     service: ClassVar[str] = "auth"
 
+    # Wrong passwords for one account from one client before that pair must wait; the wait
+    # then doubles with each further failure. Other clients (the owner elsewhere) are not held.
     login_attempts_per_account: int = 5
-    login_account_window_seconds: int = 300
+    login_backoff_base_seconds: float = 30
+    login_backoff_max_seconds: int = 900
+    # A pair's failures are forgotten this long after its last one.
+    login_account_window_seconds: int = 900
     login_attempts_per_client: int = 30
     login_client_window_seconds: int = 60
     # RFC 9106's second recommended argon2id profile; tests and load runs may lower it.
