@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from estore.kit.errors import Conflict
 from estore.kit.money import Money
 from estore.services.category.models import CategoryInput, slugify
 from estore.services.product.models import ProductInput
+
+T = TypeVar("T")
+Attempt = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 # Department -> (subcategory, product nouns, price range in euros, third-level names).
 DEPARTMENTS: dict[str, list[tuple[str, tuple[str, ...], tuple[int, int], tuple[str, ...]]]] = {
@@ -272,8 +277,18 @@ class LoadReport:
         ]
 
 
-async def load_catalog(product_service: Any, category_service: Any, catalog: Catalog) -> LoadReport:
-    """Create the catalog through the services' use cases; what exists already is kept."""
+async def _once(step: Callable[[], Awaitable[T]]) -> T:
+    return await step()
+
+
+async def load_catalog(
+    product_service: Any, category_service: Any, catalog: Catalog, attempt: Attempt = _once
+) -> LoadReport:
+    """Create the catalog through the services' use cases; what exists already is kept.
+
+    Each create runs through `attempt`, which may try it again (seeding retries a peer that
+    did not answer); a retried create that had landed meets Conflict and counts as existing.
+    """
     report = LoadReport()
     ids: dict[str, str] = {}
     for seed in catalog.categories:
@@ -284,10 +299,10 @@ async def load_catalog(product_service: Any, category_service: Any, catalog: Cat
             position=seed.position,
         )
         try:
-            ids[seed.slug] = (await category_service.create(form)).id
+            ids[seed.slug] = (await attempt(partial(category_service.create, form))).id
             report.categories_created += 1
         except Conflict:
-            ids[seed.slug] = (await category_service.by_slug(seed.slug)).id
+            ids[seed.slug] = (await attempt(partial(category_service.by_slug, seed.slug))).id
             report.categories_existing += 1
     for item in catalog.products:
         product = ProductInput(
@@ -301,7 +316,7 @@ async def load_catalog(product_service: Any, category_service: Any, catalog: Cat
             attributes=item.attributes,
         )
         try:
-            await product_service.create(product)
+            await attempt(partial(product_service.create, product))
             report.products_created += 1
         except Conflict:
             report.products_existing += 1

@@ -14,7 +14,7 @@ import uvicorn
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.observability import configure_logging
-from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed
+from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed, seed_while_serving
 
 # The testbed's harness (chaos, sim, report) registers its commands here, so that `estore`
 # never imports harness code: a command is loaded only when the group is built.
@@ -88,11 +88,22 @@ async def _up(host: str, with_seed: bool, products: int) -> None:
         return
     if with_seed:
         click.echo(f"estore: seeding demo data ({products} products) ...")
-        for line in (await seed(cluster, products)).lines():
-            click.echo(f"  {line}")
+        _print_seeding(await seed_while_serving(cluster, products))
     _print_banner(cluster, host)
     with contextlib.suppress(asyncio.CancelledError):
         await serving
+
+
+def _print_seeding(outcome: SeedReport | str) -> None:
+    if isinstance(outcome, str):
+        click.echo(
+            f"estore: seeding failed, still serving what is there "
+            f"(/health/ready says why): {outcome}",
+            err=True,
+        )
+        return
+    for line in outcome.lines():
+        click.echo(f"  {line}")
 
 
 def _print_banner(cluster: Cluster, host: str) -> None:

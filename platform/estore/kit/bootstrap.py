@@ -16,6 +16,7 @@ from estore.kit.identity import Authenticator, InternalIdentity, JwksVerifier, c
 from estore.kit.infra import Infra
 from estore.kit.observability import Telemetry, otlp_exporter, trace_headers, tracer_provider
 from estore.kit.settings import ServiceSettings
+from estore.kit.startup import StartupWork
 from estore.kit.stores import Stores
 
 TransportFor = Callable[[str], httpx.AsyncBaseTransport]
@@ -35,6 +36,7 @@ class Wiring:
     clock: Clock = field(default_factory=SystemClock)
     transport_for: TransportFor = http_transport
     faults: Faults = field(default_factory=Faults)
+    startup: StartupWork = field(default_factory=StartupWork)
     span_exporter: SpanExporter | None = None
     # Tests read spans at once, so they export each span as it ends instead of in batches.
     batch_spans: bool = True
@@ -100,4 +102,5 @@ def build_infra(settings: ServiceSettings, dependencies: tuple[str, ...], wiring
             clock,
             listen_redis=wiring.stores.listener_redis(settings.redis_url),
         ),
+        startup=wiring.startup,
     )

@@ -14,6 +14,7 @@ from estore.kit.events import EventBus
 from estore.kit.identity import Authenticator, InternalIdentity
 from estore.kit.observability import Telemetry
 from estore.kit.settings import ServiceSettings
+from estore.kit.startup import StartupWork
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Infra:
     authenticator: Authenticator
     bus: EventBus
     extras: dict[str, Any] = field(default_factory=dict)
+    startup: StartupWork = field(default_factory=StartupWork)
 
     def readiness_checks(self) -> dict[str, Callable[[], Awaitable[Any]]]:
         async def mongo() -> None:
@@ -36,4 +38,4 @@ class Infra:
         async def redis() -> None:
             await self.redis.ping()
 
-        return {"mongo": mongo, "redis": redis}
+        return {"mongo": mongo, "redis": redis, "startup": self.startup.check}
