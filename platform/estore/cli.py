@@ -10,10 +10,12 @@ from importlib.metadata import entry_points
 
 import click
 import uvicorn
+from pydantic import ValidationError
 
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.observability import configure_logging
+from estore.kit.settings import ServiceSettings
 from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed, seed_while_serving
 
 # The testbed's harness (chaos, sim, report) registers its commands here, so that `estore`
@@ -118,13 +120,40 @@ def _print_banner(cluster: Cluster, host: str) -> None:
 @main.command()
 @click.argument("name", type=click.Choice(sorted(SERVICES)))
 @click.option("--host", default="0.0.0.0", show_default=True)
-def serve(name: str, host: str) -> None:
+@click.option(
+    "--allow-fakes",
+    is_flag=True,
+    help="Run on in-memory stores when MONGODB_URI / REDIS_URL are unset (data vanishes on exit).",
+)
+def serve(name: str, host: str, allow_fakes: bool) -> None:
     """Run one service alone, configured only by the environment (the deployed mode)."""
+    settings = _deployed_settings(name, allow_fakes)
     configure_logging("INFO", json=True)
-    app, infra = build_service(SERVICES[name], Wiring())
-    uvicorn.run(
-        app, host=host, port=infra.settings.port, log_level="warning", proxy_headers=False
-    )
+    if settings.mongodb_uri is None or settings.redis_url is None:
+        click.echo(
+            f"estore: WARNING {name} runs on in-memory fake stores (--allow-fakes): "
+            "its data vanishes when it stops",
+            err=True,
+        )
+    app, _ = build_service(SERVICES[name], Wiring())
+    click.echo(f"estore: {name} serving on http://{host}:{settings.port}")
+    uvicorn.run(app, host=host, port=settings.port, log_level="warning", proxy_headers=False)
+
+
+def _deployed_settings(name: str, allow_fakes: bool) -> ServiceSettings:
+    """The service's settings from the environment, or one line saying everything wrong."""
+    try:
+        settings = SERVICES[name].settings.load()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.ClickException(f"{name}: bad settings: {problems}") from None
+    missing = settings.missing_for_deployment(allow_fakes=allow_fakes)
+    if missing:
+        fakes = "" if allow_fakes else " (or pass --allow-fakes to run on in-memory stores)"
+        raise click.ClickException(f"{name}: set {', '.join(missing)} in the environment{fakes}")
+    return settings
 
 
 @main.command(name="seed")

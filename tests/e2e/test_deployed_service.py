@@ -55,7 +55,8 @@ def auth_service() -> Iterator[str]:
         "ARGON2_MEMORY_KIB": "1024",
     }
     process = subprocess.Popen(
-        [ESTORE, "serve", "auth", "--host", "127.0.0.1"],
+        # No MongoDB server can run here: the fakes are asked for explicitly.
+        [ESTORE, "serve", "auth", "--host", "127.0.0.1", "--allow-fakes"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

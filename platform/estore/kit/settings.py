@@ -7,6 +7,8 @@ from typing import Any, ClassVar, Self
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from estore.kit.identity.internal import MIN_KEY_BYTES
+
 SERVICE_PORTS: dict[str, int] = {
     "gateway": 3000,
     "auth": 3011,
@@ -28,6 +30,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service: ClassVar[str] = ""
+    # Secrets a deployed service cannot start without.
+    required_secrets: ClassVar[tuple[str, ...]] = ("internal_signing_key",)
+    # What the deployed mode needs besides them, unless fakes are asked for explicitly.
+    deployed_stores: ClassVar[tuple[str, ...]] = ("mongodb_uri", "redis_url")
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -62,6 +68,15 @@ class ServiceSettings(BaseSettings):
         # A PEM in one environment line arrives with literal \n separators.
         return value.replace("\\n", "\n") if isinstance(value, str) else value
 
+    @field_validator("internal_signing_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_KEY_BYTES} bytes (`estore secrets` prints a good one)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _default_port(self) -> Self:
         if self.port == 0 and self.service in SERVICE_PORTS:
@@ -81,6 +96,11 @@ class ServiceSettings(BaseSettings):
         missing = [n.upper() for n in names if getattr(self, n) is None]
         if missing:
             raise SystemExit(f"{self.service}: set {', '.join(missing)} in the environment")
+
+    def missing_for_deployment(self, *, allow_fakes: bool) -> list[str]:
+        """Every environment variable a deployed service still needs, named at once."""
+        names = self.required_secrets + (() if allow_fakes else self.deployed_stores)
+        return [n.upper() for n in names if getattr(self, n) is None]
 
     @classmethod
     def load(cls, **overrides: Any) -> Self:

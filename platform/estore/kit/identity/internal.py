@@ -26,7 +26,7 @@ CLIENT_HEADER = "X-Estore-Client"
 _VERSION = "v1"
 _CLIENT_VERSION = "c1"
 _SOURCE = "internal identity"
-_MIN_KEY_BYTES = 32
+MIN_KEY_BYTES = 32
 # A real value is a few hundred bytes; refusing huge ones early keeps forgeries cheap.
 _MAX_VALUE_CHARS = 4096
 # Tolerated skew between the clocks of the signing and the verifying service.
@@ -37,8 +37,8 @@ class InternalIdentity:
     """Signs and verifies the forwarded caller with a key shared by all services."""
 
     def __init__(self, key: bytes, clock: Clock, max_age_seconds: float) -> None:
-        if len(key) < _MIN_KEY_BYTES:
-            raise ValueError(f"internal signing key must be at least {_MIN_KEY_BYTES} bytes")
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"internal signing key must be at least {MIN_KEY_BYTES} bytes")
         self._key = key
         self._clock = clock
         self._max_age = max_age_seconds

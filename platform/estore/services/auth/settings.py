@@ -9,6 +9,7 @@ from estore.kit.settings import ServiceSettings
 
 class AuthSettings(ServiceSettings):
     service: ClassVar[str] = "auth"
+    required_secrets: ClassVar[tuple[str, ...]] = ("internal_signing_key", "jwt_private_key")
 
     # Wrong passwords for one account from one client before that pair must wait; the wait
     # then doubles with each further failure. Other clients (the owner elsewhere) are not held.
