@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -29,6 +30,7 @@ from estore.kit.identity import (
     JwksVerifier,
     KeyRing,
     KeysUnavailable,
+    Revocations,
     Role,
     SigningKey,
     TokenIssuer,
@@ -668,3 +670,39 @@ async def test_bearer_token_when_keys_are_unavailable_gets_503(
     response = await http.get("/maybe", headers=_bearer(issuer, ALICE))
 
     assert response.status_code == 503
+
+
+# --- revoked sessions ------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_a_revoked_sessions_tokens_are_refused_and_other_tokens_are_not(
+    source: FakeJwksSource, issuer: TokenIssuer, clock: FakeClock, redis: Any
+) -> None:
+    revocations = Revocations(redis, clock)
+    verifier = JwksVerifier(source, ISSUER, AUDIENCE, clock, revocations=revocations)
+    ended, kept = issuer.issue_access_token(ALICE, "s-1"), issuer.issue_access_token(ALICE, "s-2")
+    unbound = issuer.issue_access_token(ALICE)
+    await revocations.revoke("s-1", clock.now() + timedelta(seconds=TTL))
+    with pytest.raises(IdentityRefused, match="session has ended"):
+        await verifier.verify(ended)
+    assert await verifier.verify(kept) == ALICE
+    assert await verifier.verify(unbound) == ALICE
+    assert 0 < await redis.ttl("identity:revoked:s-1") <= TTL
+
+
+async def test_an_unreadable_revocation_list_lets_valid_tokens_through(
+    source: FakeJwksSource, issuer: TokenIssuer, clock: FakeClock
+) -> None:
+    class AwayRedis:
+        async def exists(self, *_: str) -> int:
+            raise ConnectionError("redis is away")
+
+    verifier = JwksVerifier(
+        source,
+        ISSUER,
+        AUDIENCE,
+        clock,
+        revocations=Revocations(AwayRedis(), clock),  # type: ignore[arg-type]
+    )
+    assert await verifier.verify(issuer.issue_access_token(ALICE, "s-1")) == ALICE

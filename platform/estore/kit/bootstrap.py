@@ -12,7 +12,13 @@ from estore.kit.clients import ClientRegistry
 from estore.kit.clock import Clock, SystemClock
 from estore.kit.events import EventBus
 from estore.kit.faults import Faults
-from estore.kit.identity import Authenticator, InternalIdentity, JwksVerifier, caller_headers
+from estore.kit.identity import (
+    Authenticator,
+    InternalIdentity,
+    JwksVerifier,
+    Revocations,
+    caller_headers,
+)
 from estore.kit.infra import Infra
 from estore.kit.observability import Telemetry, otlp_exporter, trace_headers, tracer_provider
 from estore.kit.settings import ServiceSettings
@@ -85,7 +91,13 @@ def build_infra(settings: ServiceSettings, dependencies: tuple[str, ...], wiring
         jwks: dict[str, object] = response.json()
         return jwks
 
-    verifier = JwksVerifier(fetch_jwks, settings.jwt_issuer, settings.jwt_audience, clock)
+    verifier = JwksVerifier(
+        fetch_jwks,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        clock,
+        revocations=Revocations(redis, clock),
+    )
     return Infra(
         settings=settings,
         db=db,

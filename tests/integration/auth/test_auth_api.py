@@ -110,6 +110,18 @@ async def test_logout_ends_the_session(auth: httpx.AsyncClient) -> None:
     assert refreshed.status_code == 401
 
 
+async def test_logout_revokes_the_access_token_before_it_expires(auth: httpx.AsyncClient) -> None:
+    ended = await register(auth)
+    login = {"email": ALICE["email"], "password": ALICE["password"]}
+    other = (await auth.post("/api/v1/auth/login", json=login)).json()
+    bearer = {"Authorization": f"Bearer {ended['access_token']}"}
+    assert (await auth.get("/api/v1/auth/me", headers=bearer)).status_code == 200
+    await auth.post("/api/v1/auth/logout", json={"refresh_token": ended["refresh_token"]})
+    assert (await auth.get("/api/v1/auth/me", headers=bearer)).status_code == 401
+    still = {"Authorization": f"Bearer {other['access_token']}"}
+    assert (await auth.get("/api/v1/auth/me", headers=still)).status_code == 200, "other session"
+
+
 async def test_jwks_publishes_the_signing_key(auth: httpx.AsyncClient) -> None:
     tokens = await register(auth)
     jwks = (await auth.get("/.well-known/jwks.json")).json()

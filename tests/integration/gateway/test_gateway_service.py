@@ -85,7 +85,7 @@ async def test_logins_through_the_gateway_count_against_the_client_it_saw(
     redis = cluster.infras["auth"].redis
     for key in await redis.keys("auth:login:*"):
         await redis.delete(key)  # earlier logins in this module count against the same peer
-    login = "mutation($e: String!) { login(email: $e, password: \"guess\") { accessToken } }"
+    login = 'mutation($e: String!) { login(email: $e, password: "guess") { accessToken } }'
     codes = []
     for n in range(31):
         claimed = f"10.9.0.{n}"
@@ -221,3 +221,22 @@ async def test_only_admins_may_recompose(cluster: Cluster, gateway: httpx.AsyncC
     assert (anonymous.status_code, forbidden.status_code) == (401, 403)
     assert allowed.status_code == 200
     assert allowed.json() == {"status": "composed", "subgraphs": ["auth"]}
+
+
+async def test_after_logout_the_access_token_is_refused_at_the_gateway(
+    gateway: httpx.AsyncClient,
+) -> None:
+    form = {"email": "leaver@example.com", "password": PASSWORD, "name": "Leaver"}
+    register = (
+        "mutation ($input: RegisterInput!) { register(input: $input) { accessToken refreshToken } }"
+    )
+    tokens = (await graphql(gateway, register, {"input": form})).json()["data"]["register"]
+    assert (await graphql(gateway, ME, token=tokens["accessToken"])).json()["data"]["me"]
+    logout = "mutation ($t: String!) { logout(refreshToken: $t) }"
+    logged_out = await graphql(
+        gateway, logout, {"t": tokens["refreshToken"]}, token=tokens["accessToken"]
+    )
+    assert logged_out.json() == {"data": {"logout": True}}
+    refused = await graphql(gateway, ME, token=tokens["accessToken"])
+    assert refused.status_code == 401
+    assert "session has ended" in refused.json()["error"]["message"]

@@ -12,7 +12,7 @@ from mongomock_motor import AsyncMongoMockClient
 from estore.kit.clock import FakeClock
 from estore.kit.errors import TooManyRequests, Unauthorized
 from estore.kit.events import Event, EventBus
-from estore.kit.identity import JwksVerifier, KeyRing, Role, TokenIssuer
+from estore.kit.identity import JwksVerifier, KeyRing, Revocations, Role, TokenIssuer
 from estore.kit.ratelimit import Backoff, RateLimiter
 from estore.services.auth.models import Credentials, Registration
 from estore.services.auth.repository import AuthRepository
@@ -48,7 +48,8 @@ async def auth(
     issuer = TokenIssuer(KeyRing.generate(), "estore-auth", "estore", clock, 300)
     limiter = RateLimiter(redis, clock, "auth:login")
     backoff = Backoff(redis, clock, "auth:login-backoff")
-    yield AuthService(repo, issuer, limiter, backoff, bus, clock, SETTINGS)
+    revocations = Revocations(redis, clock)
+    yield AuthService(repo, issuer, limiter, backoff, revocations, bus, clock, SETTINGS)
 
 
 def verifier_for(auth: AuthService, clock: FakeClock) -> JwksVerifier:

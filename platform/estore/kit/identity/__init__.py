@@ -19,6 +19,7 @@ from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable,
 from estore.kit.identity.context import acting_as, caller_headers, get_current_caller
 from estore.kit.identity.internal import CALLER_HEADER, CLIENT_HEADER, InternalIdentity
 from estore.kit.identity.keys import KeyRing, SigningKey
+from estore.kit.identity.revocations import Revocations
 from estore.kit.identity.tokens import JwksVerifier, TokenIssuer
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "JwksVerifier",
     "KeyRing",
     "KeysUnavailable",
+    "Revocations",
     "Role",
     "SigningKey",
     "TokenIssuer",

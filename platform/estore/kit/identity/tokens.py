@@ -14,6 +14,7 @@ import jwt
 from estore.kit.clock import Clock
 from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable
 from estore.kit.identity.keys import ALGORITHM, KeyRing
+from estore.kit.identity.revocations import Revocations
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,12 @@ class TokenIssuer:
     def rotate_to(self, keys: KeyRing) -> None:
         self._keys = keys
 
-    def issue_access_token(self, caller: Caller) -> str:
+    def issue_access_token(self, caller: Caller, session_id: str | None = None) -> str:
+        """A token for `caller`; `session_id` (claim `sid`) lets a logout revoke it early."""
         issued_at = math.floor(self._clock.now().timestamp())
         claims = {
             **caller.claims(),
+            **({"sid": session_id} if session_id else {}),
             "iat": issued_at,
             "exp": issued_at + math.ceil(self._ttl),
             "iss": self._issuer,
@@ -78,8 +81,10 @@ class JwksVerifier:
         cache_seconds: float = 300.0,
         min_refresh_interval: float = 10.0,
         leeway_seconds: float = DEFAULT_LEEWAY_SECONDS,
+        revocations: Revocations | None = None,
     ) -> None:
         self._fetch = fetch_jwks
+        self._revocations = revocations
         self._issuer = issuer
         self._audience = audience
         self._clock = clock
@@ -96,7 +101,15 @@ class JwksVerifier:
         key = await self._key_for(kid)
         claims = self._decode(token, key)
         self._check_times(claims)
+        await self._check_not_revoked(claims)
         return Caller.from_claims(claims, source=_SOURCE)
+
+    async def _check_not_revoked(self, claims: Mapping[str, Any]) -> None:
+        session_id = claims.get("sid")
+        if self._revocations is None or not isinstance(session_id, str):
+            return
+        if await self._revocations.is_revoked(session_id):
+            raise IdentityRefused("bearer token: its session has ended (logged out)")
 
     async def _key_for(self, kid: str) -> jwt.PyJWK:
         if self._is_stale() or kid not in self._keys:

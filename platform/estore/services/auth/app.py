@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from estore.kit.app import create_service_app
-from estore.kit.identity import KeyRing, TokenIssuer
+from estore.kit.identity import KeyRing, Revocations, TokenIssuer
 from estore.kit.infra import Infra
 from estore.kit.ratelimit import Backoff, RateLimiter
 from estore.services.auth import routes
@@ -33,6 +33,7 @@ def create_app(infra: Infra) -> FastAPI:
         issuer,
         RateLimiter(infra.redis, infra.clock, "auth:login"),
         Backoff(infra.redis, infra.clock, "auth:login-backoff"),
+        Revocations(infra.redis, infra.clock),
         infra.bus,
         infra.clock,
         settings,

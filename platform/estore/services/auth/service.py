@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from estore.kit.clock import Clock
 from estore.kit.errors import NotFound, TooManyRequests, Unauthorized
 from estore.kit.events import EventBus
-from estore.kit.identity import Caller, Role, TokenIssuer
+from estore.kit.identity import Caller, Revocations, Role, TokenIssuer
 from estore.kit.ratelimit import Backoff, BackoffPolicy, Limit, RateLimiter
 from estore.services.auth.events import USER_REGISTERED, user_registered
 from estore.services.auth.models import (
@@ -57,6 +57,7 @@ class AuthService:
         issuer: TokenIssuer,
         limiter: RateLimiter,
         backoff: Backoff,
+        revocations: Revocations,
         bus: EventBus,
         clock: Clock,
         settings: AuthSettings,
@@ -65,6 +66,7 @@ class AuthService:
         self._issuer = issuer
         self._limiter = limiter
         self._backoff = backoff
+        self._revocations = revocations
         self._bus = bus
         self._clock = clock
         self._settings = settings
@@ -127,7 +129,7 @@ class AuthService:
         if presented in session.retired_hashes:
             # A rotated-away token came back: it was stolen or replayed. End the whole session.
             log.warning("auth.refresh_reuse", session_id=session.id, user_id=session.user_id)
-            await self._repo.revoke(session.id, self._clock.now(), "refresh token reused")
+            await self._end(session.id, "refresh token reused")
             raise Unauthorized("refresh token was already used; the session is revoked")
         self._require_live(session, presented)
         user = await self._repo.user_by_id(session.user_id)
@@ -136,14 +138,14 @@ class AuthService:
         new_secret = secrets.token_urlsafe(32)
         if not await self._repo.rotate(session.id, presented, _hash_secret(new_secret)):
             raise Unauthorized("refresh token was already used")
-        return self._token_pair(user, f"{session.id}.{new_secret}")
+        return self._token_pair(user, session.id, new_secret)
 
     async def logout(self, token: str) -> None:
         session_id, secret = _split_refresh_token(token)
         session = await self._repo.session(session_id)
         if session is None or session.refresh_hash != _hash_secret(secret):
             raise Unauthorized("refresh token is not valid")
-        await self._repo.revoke(session.id, self._clock.now(), "logged out")
+        await self._end(session.id, "logged out")
 
     async def me(self, caller: Caller) -> PublicUser:
         return await self.user(caller.user_id)
@@ -175,6 +177,13 @@ class AuthService:
         except (VerificationError, InvalidHashError):
             return False
 
+    async def _end(self, session_id: str, why: str) -> None:
+        """End a session: no more refreshes, and its access tokens refused until they expire."""
+        now = self._clock.now()
+        await self._repo.revoke(session_id, now, why)
+        last_expiry = now + timedelta(seconds=self._settings.jwt_access_ttl_seconds)
+        await self._revocations.revoke(session_id, last_expiry)
+
     def _require_live(self, session: Session, presented: str) -> None:
         if session.revoked_at is not None:
             raise Unauthorized("the session has ended; log in again")
@@ -194,13 +203,13 @@ class AuthService:
             expires_at=now + timedelta(seconds=self._settings.jwt_refresh_ttl_seconds),
         )
         await self._repo.add_session(session)
-        return self._token_pair(user, f"{session.id}.{secret}")
+        return self._token_pair(user, session.id, secret)
 
-    def _token_pair(self, user: User, refresh_token: str) -> TokenPair:
+    def _token_pair(self, user: User, session_id: str, secret: str) -> TokenPair:
         caller = Caller(user_id=user.id, email=user.email, roles=frozenset(user.roles))
         return TokenPair(
-            access_token=self._issuer.issue_access_token(caller),
-            refresh_token=refresh_token,
+            access_token=self._issuer.issue_access_token(caller, session_id),
+            refresh_token=f"{session_id}.{secret}",
             expires_in=self._settings.jwt_access_ttl_seconds,
             user=PublicUser.of(user),
         )
