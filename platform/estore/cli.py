@@ -111,9 +111,7 @@ def serve(name: str, host: str) -> None:
     """Run one service alone, configured only by the environment (the deployed mode)."""
     configure_logging("INFO", json=True)
     app, infra = build_service(SERVICES[name], Wiring())
-    uvicorn.run(
-        app, host=host, port=infra.settings.port, log_level="warning", proxy_headers=False
-    )
+    uvicorn.run(app, host=host, port=infra.settings.port, log_level="warning", proxy_headers=False)
 
 
 @main.command(name="seed")
@@ -147,6 +145,7 @@ def print_secrets() -> None:
     pem = values["jwt_private_key"].replace("\n", "\\n")
     click.echo(f'JWT_PRIVATE_KEY="{pem}"')
     click.echo(f"INTERNAL_SIGNING_KEY={values['internal_signing_key']}")
+    click.echo(f"PAYMENT_SECRET_KEY={values['payment_secret_key']}")
 
 
 if __name__ == "__main__":
