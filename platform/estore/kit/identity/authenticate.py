@@ -14,7 +14,7 @@ from fastapi import Depends, HTTPException, Request
 
 from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable, Role
 from estore.kit.identity.context import acting_as
-from estore.kit.identity.internal import CALLER_HEADER, InternalIdentity
+from estore.kit.identity.internal import CALLER_HEADER, CLIENT_HEADER, InternalIdentity
 from estore.kit.identity.tokens import JwksVerifier
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,24 @@ class Authenticator:
         if authorization is None or self.verifier is None:
             return None
         return await self.verifier.verify(_bearer_token(authorization))
+
+    def from_a_service(self, headers: Mapping[str, str]) -> bool:
+        """Whether a peer service vouches for this request: a signed caller or client header.
+
+        The gateway always signs the client's address, so even an anonymous shopper's
+        request reaches a subgraph vouched for; a client calling a subgraph directly cannot.
+        A caller header is only checked for presence: `authenticate` refused a bad one.
+        """
+        if _single_header(headers, CALLER_HEADER) is not None:
+            return True
+        vouched = _single_header(headers, CLIENT_HEADER)
+        if vouched is None:
+            return False
+        try:
+            self.internal.verify_client(vouched)
+        except IdentityRefused:
+            return False
+        return True
 
 
 def _single_header(headers: Mapping[str, str], name: str) -> str | None:
