@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import strawberry
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends
 from graphql import GraphQLError
+from starlette.requests import HTTPConnection
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
@@ -85,11 +86,14 @@ class SubgraphSchema(strawberry.federation.Schema):
 
 def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[SubgraphContext, None]:
     async def context(
-        request: Request, caller: Annotated[Caller | None, Depends(current_caller)]
+        request: HTTPConnection, caller: Annotated[Caller | None, Depends(current_caller)]
     ) -> SubgraphContext:
         authenticator = request.app.state.authenticator
         assert isinstance(authenticator, Authenticator)
         return SubgraphContext(caller, service, authenticator.from_a_service(request.headers))
 
     getter: Callable[..., Awaitable[SubgraphContext]] = context
-    return GraphQLRouter(schema, context_getter=getter, include_in_schema=False)
+    # Subgraphs serve no subscriptions (the gateway does): their WebSocket speaks no protocol.
+    return GraphQLRouter(
+        schema, context_getter=getter, include_in_schema=False, subscription_protocols=()
+    )

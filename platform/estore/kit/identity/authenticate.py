@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.requests import HTTPConnection
 
 from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable, Role
 from estore.kit.identity.context import acting_as
@@ -83,15 +84,16 @@ def _bearer_token(authorization: str) -> str:
     return token.strip()
 
 
-def _authenticator(request: Request) -> Authenticator:
+def _authenticator(request: HTTPConnection) -> Authenticator:
     authenticator = getattr(request.app.state, "authenticator", None)
     if not isinstance(authenticator, Authenticator):
         raise RuntimeError("app.state.authenticator must be set to an Authenticator")
     return authenticator
 
 
-async def current_caller(request: Request) -> AsyncIterator[Caller | None]:
-    """Dependency: the caller or None, made current so outgoing calls forward it."""
+async def current_caller(request: HTTPConnection) -> AsyncIterator[Caller | None]:
+    """Dependency (HTTP or WebSocket): the caller or None, made current so outgoing calls
+    forward it."""
     authenticator = _authenticator(request)
     try:
         caller = await authenticator.authenticate(request.headers)
