@@ -198,7 +198,8 @@ async def main(seconds: float, concurrency: int) -> None:
             ours.start()
             try:
                 await asyncio.to_thread(ready.wait, 60)
-                async with apollo_gateway(composed["supergraphSdl"], apollo_port) as apollo:
+                key = signing.get_secret_value()
+                async with apollo_gateway(composed["supergraphSdl"], apollo_port, key) as apollo:
                     targets = {
                         "ours": f"http://127.0.0.1:{ours_port}/graphql",
                         "apollo": apollo,

@@ -62,7 +62,9 @@ PROVIDERS: dict[str, ProviderCheck] = {
     "order": ProviderCheck(
         test_verify_order.SEEDS, test_verify_order.produce_with, peers=CHECKOUT_PEERS
     ),
-    "payment": ProviderCheck(test_verify_payment.SEEDS),
+    "payment": ProviderCheck(
+        test_verify_payment.SEEDS, verify_http=test_verify_payment.verify_as_merchant
+    ),
     "product": ProviderCheck(test_verify_product.SEEDS),
 }
 

@@ -1,4 +1,8 @@
-"""Consumer pact order -> payment: charge a card, find a charge by key, refund a charge."""
+"""Consumer pact order -> payment: charge a card, find a charge by key, refund a charge.
+
+Every request carries the merchant's secret key; the pact holds only its shape, and the
+provider's verification replays it with the real key.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from typing import Any
 
 from pact import match
 
-from contracts.harness.consumer import expect, served_client
+from contracts.harness.consumer import expect as expect_any
+from contracts.harness.consumer import served_client
 from contracts.harness.messages import CURRENCY, ID, at_least_one, timestamp
 from contracts.harness.pacts import PactBook, book_fixture
 from estore.services.order.peers import PaymentPeer, Rejected
@@ -14,7 +19,21 @@ from estore.services.order.peers import PaymentPeer, Rejected
 book = book_fixture("order", "payment")
 
 KEY = "order-0a1b2c3d4e5f40718293a4b5c6d7e8f9-charge"
+# The consumer's own stand-in for PAYMENT_SECRET_KEY; the pact keeps only its shape.
+MERCHANT_KEY = "contracts-consumer-merchant-key-00000001"
+MERCHANT_AUTHORIZATION = {
+    "Authorization": match.regex(f"Bearer {MERCHANT_KEY}", regex=r"^Bearer [A-Za-z0-9_-]{32,}$")
+}
 CHARGE_ID = "c0ffee00c0ffee00c0ffee00c0ffee00"
+
+
+def expect(book: PactBook, description: str, **request: Any) -> Any:
+    """An order -> payment interaction: every request carries the merchant's key."""
+    return expect_any(book, description, headers=MERCHANT_AUTHORIZATION, **request)
+
+
+def merchant(client: Any) -> PaymentPeer:
+    return PaymentPeer(client, None, MERCHANT_KEY)
 
 
 def charge_body(card: str) -> dict[str, Any]:
@@ -52,7 +71,7 @@ async def test_order_charges_a_card_and_keeps_the_charge_id(book: PactBook) -> N
         response=charge(),
     )
     async with served_client(pact, "payment") as client:
-        made = await PaymentPeer(client, None).charge(charge_body("4242424242424242"))
+        made = await merchant(client).charge(charge_body("4242424242424242"))
     assert made["id"] == CHARGE_ID
     book.record(pact)
 
@@ -76,7 +95,7 @@ async def test_order_tells_the_customer_why_a_card_was_declined(book: PactBook) 
     )
     async with served_client(pact, "payment") as client:
         try:
-            await PaymentPeer(client, None).charge(charge_body("4000000000009995"))
+            await merchant(client).charge(charge_body("4000000000009995"))
         except Rejected as rejected:
             assert rejected.reason == "your card was declined: insufficient funds"
         else:
@@ -97,7 +116,7 @@ async def test_order_finds_a_charge_by_its_idempotency_key(book: PactBook) -> No
         response=charge(),
     )
     async with served_client(pact, "payment") as client:
-        found = await PaymentPeer(client, None).find(KEY)
+        found = await merchant(client).find(KEY)
     assert found is not None and found["status"] == "SUCCEEDED"
     book.record(pact)
 
@@ -113,7 +132,7 @@ async def test_order_learns_that_no_charge_was_made_under_a_key(book: PactBook) 
         status=404,
     )
     async with served_client(pact, "payment") as client:
-        assert await PaymentPeer(client, None).find(KEY) is None
+        assert await merchant(client).find(KEY) is None
     book.record(pact)
 
 
@@ -136,5 +155,5 @@ async def test_order_refunds_the_rest_of_a_charge(book: PactBook) -> None:
         },
     )
     async with served_client(pact, "payment") as client:
-        await PaymentPeer(client, None).refund(CHARGE_ID, f"{KEY}-refund")
+        await merchant(client).refund(CHARGE_ID, f"{KEY}-refund")
     book.record(pact)

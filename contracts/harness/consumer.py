@@ -26,8 +26,12 @@ def expect(
     query: dict[str, str] | None = None,
     status: int,
     response: Any = None,
+    headers: dict[str, Any] | None = None,
 ) -> Pact:
-    """A one-interaction pact: the request as the consumer sends it, the answer it needs."""
+    """A one-interaction pact: the request as the consumer sends it, the answer it needs.
+
+    `headers` are further request headers the provider needs (values may be matchers).
+    """
     pact = book.new()
     interaction = (
         pact.upon_receiving(description)
@@ -35,6 +39,8 @@ def expect(
         .with_request(method, path)
         .with_header(CALLER_HEADER, match.regex("v1.e30.c2ln", regex=CALLER_HEADER_REGEX))
     )
+    for name, value in (headers or {}).items():
+        interaction.with_header(name, value)
     for name, value in (query or {}).items():
         interaction.with_query_parameter(name, value)
     if body is not None:

@@ -1,4 +1,7 @@
-"""Verify the payment processor against the order service's pact (charge, find, refund)."""
+"""Verify the payment processor against the order service's pact (charge, find, refund).
+
+The pact holds the merchant key's shape; the replay sends the served processor's real key.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,10 @@ from contracts.harness.provider import (
     CUSTOMER_ID,
     assert_verified,
     today_http_sources,
-    verify_as_customer,
 )
 from contracts.harness.served import ServedProvider
 from contracts.harness.stores import rekey
-from contracts.harness.verify import Seed
+from contracts.harness.verify import Seed, Verdict, verify_http
 from estore.services.payment.models import ChargeRequest
 
 
@@ -42,6 +44,18 @@ SEEDS: dict[str, Seed] = {
 }
 
 
+def verify_as_merchant(
+    served: ServedProvider, seeds: dict[str, Seed], sources: list[tuple[str, str]]
+) -> list[Verdict]:
+    """Replay the pacts with the served processor's own merchant key."""
+    assert served.cluster is not None
+    key = served.cluster.infras["payment"].settings.payment_secret_key
+    assert key is not None
+    return verify_http(
+        served, sources, seeds, {"Authorization": f"Bearer {key.get_secret_value()}"}
+    )
+
+
 @pytest.fixture(scope="module")
 def payment() -> Iterator[ServedProvider]:
     with ServedProvider("payment") as served:
@@ -49,5 +63,5 @@ def payment() -> Iterator[ServedProvider]:
 
 
 def test_payment_honours_every_pact_its_consumers_wrote(payment: ServedProvider) -> None:
-    verdicts = verify_as_customer(payment, SEEDS, today_http_sources("payment"))
+    verdicts = verify_as_merchant(payment, SEEDS, today_http_sources("payment"))
     assert_verified(verdicts, "payment")

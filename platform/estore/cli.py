@@ -187,6 +187,7 @@ def print_secrets() -> None:
     pem = values["jwt_private_key"].replace("\n", "\\n")
     click.echo(f'JWT_PRIVATE_KEY="{pem}"')
     click.echo(f"INTERNAL_SIGNING_KEY={values['internal_signing_key']}")
+    click.echo(f"PAYMENT_SECRET_KEY={values['payment_secret_key']}")
 
 
 if __name__ == "__main__":

@@ -67,10 +67,11 @@ SERVICES: dict[str, ServiceSpec] = {
 
 
 def cluster_secrets() -> dict[str, str]:
-    """Fresh secrets for one embedded cluster: a token signing key and the internal key."""
+    """Fresh secrets for one embedded cluster: token signing, internal and merchant keys."""
     return {
         "jwt_private_key": KeyRing.generate().signing.private_pem(),
         "internal_signing_key": secrets.token_urlsafe(32),
+        "payment_secret_key": secrets.token_urlsafe(32),
     }
 
 

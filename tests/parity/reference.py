@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from estore.cluster import Cluster
+
 PARITY_DIR = Path(__file__).resolve().parent
 INSTALL_COMMAND = "npm ci --prefix tests/parity"
 REQUIRED_PACKAGES = ("@apollo/composition", "@apollo/gateway", "@apollo/server", "graphql")
@@ -70,8 +72,11 @@ async def fetch_sdls(urls: Mapping[str, str]) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def apollo_gateway(supergraph_sdl: str, port: int) -> AsyncIterator[str]:
-    """Apollo Gateway serving `supergraph_sdl` on 127.0.0.1:port; yields its GraphQL URL."""
+async def apollo_gateway(supergraph_sdl: str, port: int, signing_key: str) -> AsyncIterator[str]:
+    """Apollo Gateway serving `supergraph_sdl` on 127.0.0.1:port; yields its GraphQL URL.
+
+    `signing_key` is the subgraphs' internal key: Apollo signs each subgraph request with it.
+    """
     with tempfile.TemporaryDirectory(prefix="parity-") as folder:
         path = Path(folder) / "supergraph.graphql"
         path.write_text(supergraph_sdl, encoding="utf-8")
@@ -81,7 +86,11 @@ async def apollo_gateway(supergraph_sdl: str, port: int) -> AsyncIterator[str]:
             str(path),
             str(port),
             cwd=PARITY_DIR,
-            env={**_node_env(), "NODE_ENV": "production"},
+            env={
+                **_node_env(),
+                "NODE_ENV": "production",
+                "ESTORE_INTERNAL_SIGNING_KEY": signing_key,
+            },
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -119,3 +128,10 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
+
+
+def signing_key_of(cluster: Cluster) -> str:
+    """The internal key a cluster's services share, for a gateway placed beside them."""
+    key = cluster.infras["auth"].settings.internal_signing_key
+    assert key is not None
+    return key.get_secret_value()

@@ -12,7 +12,7 @@ from estore.seed import DEMO_USERS
 from tests.parity.answers import CARD, ask, comparable, login, place_order
 from tests.parity.conftest import graphql_url, subgraph_urls
 from tests.parity.corpus import CASES
-from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls
+from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls, signing_key_of
 from tests.served import free_ports
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 async def apollo(served: Cluster) -> AsyncIterator[str]:
     urls = subgraph_urls(served)
     composed = apollo_compose(await fetch_sdls(urls), urls)
-    async with apollo_gateway(composed["supergraphSdl"], free_ports(1)[0]) as url:
+    port = free_ports(1)[0]
+    async with apollo_gateway(composed["supergraphSdl"], port, signing_key_of(served)) as url:
         yield url
 
 

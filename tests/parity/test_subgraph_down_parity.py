@@ -18,7 +18,7 @@ from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from tests.parity.answers import ask, comparable
 from tests.parity.conftest import SUBGRAPHS, graphql_url, subgraph_urls
-from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls
+from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls, signing_key_of
 from tests.served import free_ports, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -67,7 +67,8 @@ async def pair(
         },
     )
     composed = apollo_compose(sdls, {**live, DOWN: f"{dead}/graphql"})
-    async with serving(ours), apollo_gateway(composed["supergraphSdl"], apollo_port) as apollo:
+    reference = apollo_gateway(composed["supergraphSdl"], apollo_port, signing_key_of(served))
+    async with serving(ours), reference as apollo:
         yield graphql_url(ours, "gateway"), apollo
 
 

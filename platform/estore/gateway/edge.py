@@ -100,5 +100,9 @@ async def edge_admin(caller: Annotated[Caller | None, Depends(edge_caller)]) -> 
 
 
 def client_forwarding(host: str | None, identity: InternalIdentity) -> dict[str, str]:
-    """Headers the subgraphs get about the client: its address as we saw it, signed."""
-    return {CLIENT_HEADER: identity.sign_client(host)} if host else {}
+    """Headers the subgraphs get about the client: its address as we saw it, signed.
+
+    Sent even when the address is unknown: the signature is also how a subgraph knows the
+    request came through the gateway (only then does it answer `_entities`).
+    """
+    return {CLIENT_HEADER: identity.sign_client(host or "unknown")}

@@ -9,23 +9,27 @@ import strawberry
 import structlog
 from fastapi import Depends
 from graphql import GraphQLError
+from starlette.requests import HTTPConnection
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
-from strawberry.types import ExecutionContext
+from strawberry.federation.schema import FederationAny
+from strawberry.types import ExecutionContext, Info
 
 from estore.kit.errors import Forbidden, ServiceError, TooManyRequests, Unauthorized
-from estore.kit.identity import Caller, Role, current_caller
+from estore.kit.identity import Authenticator, Caller, Role, current_caller
 
 DOCUMENT_CACHE_SIZE = 512
 
 
 class SubgraphContext(BaseContext):
-    """What resolvers see: the authenticated caller and the service's use cases."""
+    """What resolvers see: the authenticated caller, whether a peer service vouched for the
+    request (`from_service`), and the service's use cases."""
 
-    def __init__(self, caller: Caller | None, service: Any) -> None:
+    def __init__(self, caller: Caller | None, service: Any, from_service: bool = False) -> None:
         super().__init__()
         self.caller = caller
         self.service = service
+        self.from_service = from_service
 
     def signed_in(self, why: str = "sign in first") -> Caller:
         """The caller, or Unauthorized saying why signing in is needed."""
@@ -66,6 +70,16 @@ class SubgraphSchema(strawberry.federation.Schema):
         )
         super().__init__(**kwargs)
 
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """`_entities` answers only a peer service: it resolves any id of any entity type, so
+        a client calling a subgraph directly must use the gateway's root fields instead."""
+        context = info.context
+        if not (isinstance(context, SubgraphContext) and context.from_service):
+            raise Forbidden("_entities answers only the gateway and other services")
+        return super().entities_resolver(info, representations)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -80,9 +94,14 @@ class SubgraphSchema(strawberry.federation.Schema):
 
 def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[SubgraphContext, None]:
     async def context(
-        caller: Annotated[Caller | None, Depends(current_caller)],
+        request: HTTPConnection, caller: Annotated[Caller | None, Depends(current_caller)]
     ) -> SubgraphContext:
-        return SubgraphContext(caller, service)
+        authenticator = request.app.state.authenticator
+        assert isinstance(authenticator, Authenticator)
+        return SubgraphContext(caller, service, authenticator.from_a_service(request.headers))
 
     getter: Callable[..., Awaitable[SubgraphContext]] = context
-    return GraphQLRouter(schema, context_getter=getter, include_in_schema=False)
+    # Subgraphs serve no subscriptions (the gateway does): their WebSocket speaks no protocol.
+    return GraphQLRouter(
+        schema, context_getter=getter, include_in_schema=False, subscription_protocols=()
+    )

@@ -9,7 +9,8 @@ import jwt
 import pytest
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import CALLER_HEADER, CLIENT_HEADER, Caller, Role
+from tests.callers import ADMIN, BOB, SUPPORT, as_caller, as_gateway
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -207,18 +208,49 @@ async def test_graphql_bad_input_says_what_is_wrong(auth: httpx.AsyncClient) -> 
     assert "password" in error["message"]
 
 
-async def test_user_entities_hide_email_from_other_callers(auth: httpx.AsyncClient) -> None:
+USER_ENTITIES = """query($r: [_Any!]!) {
+  _entities(representations: $r) { ... on User { id name email roles } }
+}"""
+
+
+async def entities(
+    auth: httpx.AsyncClient, user_id: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    reps = {"r": [{"__typename": "User", "id": user_id}]}
+    response = await auth.post(
+        "/graphql", json={"query": USER_ENTITIES, "variables": reps}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_user_entities_answer_no_client_that_calls_auth_directly(
+    auth: httpx.AsyncClient,
+) -> None:
     alice = await register(auth)
-    query = """query($r: [_Any!]!) {
-      _entities(representations: $r) { ... on User { id name email } }
-    }"""
-    reps = {"r": [{"__typename": "User", "id": alice["user"]["id"]}]}
-    anonymous = await graphql(auth, query, reps)
-    assert anonymous["data"]["_entities"] == [
-        {"id": alice["user"]["id"], "name": "Alice", "email": None}
-    ]
-    own = await graphql(auth, query, reps, token=alice["access_token"])
-    assert own["data"]["_entities"][0]["email"] == ALICE["email"]
+    token = {"Authorization": f"Bearer {alice['access_token']}"}
+    for headers in ({}, token, {CLIENT_HEADER: "c1.forged.c2ln"}):
+        body = await entities(auth, alice["user"]["id"], headers)
+        assert body["data"] is None, headers
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_user_entities_show_private_fields_only_to_the_owner_and_staff(
+    auth: httpx.AsyncClient, fresh: Cluster
+) -> None:
+    alice = await register(auth)
+    user_id = alice["user"]["id"]
+    public = {"id": user_id, "name": "Alice", "email": None, "roles": None}
+    anonymous = await entities(auth, user_id, as_gateway(fresh))
+    assert anonymous["data"]["_entities"] == [public]
+    someone_else = await entities(auth, user_id, as_caller(fresh, BOB))
+    assert someone_else["data"]["_entities"] == [public]
+    owner = Caller(user_id=user_id, email=ALICE["email"], roles=frozenset({Role.CUSTOMER}))
+    private = {**public, "email": ALICE["email"], "roles": ["CUSTOMER"]}
+    for who in (owner, SUPPORT, ADMIN):
+        seen = await entities(auth, user_id, as_caller(fresh, who))
+        assert seen["data"]["_entities"] == [private], who.user_id
 
 
 async def test_health_ready_and_metrics(auth: httpx.AsyncClient) -> None:

@@ -1,4 +1,4 @@
-"""The payment processor in the in-process cluster: charges, declines, refunds, identity."""
+"""The payment processor in the in-process cluster: charges, declines, refunds, merchant keys."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ DECLINES = {
 }
 
 
+def merchant(cluster: Cluster) -> dict[str, str]:
+    """What the order service sends: the merchant's secret key."""
+    key = cluster.infras["payment"].settings.payment_secret_key
+    assert key is not None
+    return {"Authorization": f"Bearer {key.get_secret_value()}"}
+
+
 def signed(cluster: Cluster, *roles: Role, user_id: str = "cust-1") -> dict[str, str]:
     caller = Caller(
         user_id=user_id, email=f"{user_id}@example.com", roles=frozenset(roles or {Role.CUSTOMER})
@@ -32,7 +39,7 @@ def signed(cluster: Cluster, *roles: Role, user_id: str = "cust-1") -> dict[str,
 
 @pytest.fixture
 async def payment(fresh: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with fresh.client("payment", headers=signed(fresh)) as client:
+    async with fresh.client("payment", headers=merchant(fresh)) as client:
         yield client
 
 
@@ -258,15 +265,20 @@ async def test_refunding_an_unknown_charge_is_not_found(payment: httpx.AsyncClie
     assert response.status_code == 404
 
 
-async def test_only_admins_turn_the_chaos_dials(payment: httpx.AsyncClient, fresh: Cluster) -> None:
+async def test_only_the_merchant_or_admins_turn_the_chaos_dials(
+    payment: httpx.AsyncClient, fresh: Cluster
+) -> None:
     dials = {"latency_ms": 0, "timeout_rate": 0.0, "decline_rate": 1.0, "seed": 7}
-    refused = await payment.post("/api/v1/admin/behaviour", json=dials)
+    async with fresh.client("payment", headers=signed(fresh)) as customer:
+        refused = await customer.post("/api/v1/admin/behaviour", json=dials)
     assert refused.status_code == 403
-    admin = signed(fresh, Role.ADMIN, user_id="admin-1")
-    changed = await payment.post("/api/v1/admin/behaviour", json=dials, headers=admin)
-    assert changed.status_code == 200
-    assert changed.json() == dials
-    assert (await payment.get("/api/v1/admin/behaviour", headers=admin)).json() == dials
+    by_merchant = await payment.post("/api/v1/admin/behaviour", json={"seed": 7})
+    assert by_merchant.status_code == 200
+    async with fresh.client("payment", headers=signed(fresh, Role.ADMIN)) as admin:
+        changed = await admin.post("/api/v1/admin/behaviour", json=dials)
+        assert changed.status_code == 200
+        assert changed.json() == dials
+        assert (await admin.get("/api/v1/admin/behaviour")).json() == dials
 
     declined = await payment.post("/api/v1/charges", json=charge_body())
     assert declined.status_code == 402

@@ -12,13 +12,11 @@ from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.clients import ClientMetrics, DependencyTimeout, ServiceClient
 from estore.kit.clock import FakeClock
-from estore.kit.identity import CALLER_HEADER, Caller, Role
 from estore.kit.transport import InProcessTransport
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 DEADLINE = 2.0
-ADMIN = Caller(user_id="admin-1", email="admin@example.com", roles=frozenset({Role.ADMIN}))
 CHARGE = {
     "idempotency_key": "order-9",
     "amount": 4999,
@@ -59,14 +57,15 @@ async def timed() -> AsyncIterator[tuple[Cluster, WatchedClock]]:
 
 
 def client_for(cluster: Cluster, clock: FakeClock) -> ServiceClient:
-    identity = cluster.infras["payment"].internal_identity
+    key = cluster.infras["payment"].settings.payment_secret_key
+    assert key is not None
     return ServiceClient(
         "payment",
         "http://payment",
         InProcessTransport(cluster.apps["payment"]),
         clock=clock,
         deadline=DEADLINE,
-        header_providers=[lambda: {CALLER_HEADER: identity.sign(ADMIN)}],
+        header_providers=[lambda: {"Authorization": f"Bearer {key.get_secret_value()}"}],
         metrics=ClientMetrics(CollectorRegistry()),
     )
 

@@ -9,7 +9,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.services.category.models import CategoryInput
-from tests.callers import BOB, as_caller
+from tests.callers import BOB, as_caller, as_gateway
 from tests.graphql_calls import code, gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -140,17 +140,17 @@ async def test_products_point_at_their_category_entity(
     )
     async with fresh.client("category") as category:
         reps = {"r": [{"__typename": "Category", **stub}]}
-        resolved = await gql(category, entities, reps)
+        resolved = await gql(category, entities, reps, headers=as_gateway(fresh))
     assert resolved["data"]["_entities"] == [{"name": "Phones"}]
 
 
 async def test_the_category_entity_lists_its_products(
-    product: httpx.AsyncClient, catalog: dict[str, str]
+    product: httpx.AsyncClient, catalog: dict[str, str], fresh: Cluster
 ) -> None:
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
       ... on Category { products(sort: PRICE_DESC, first: 5) { nodes { sku } } } } }"""
     reps = {"r": [{"__typename": "Category", "id": catalog["tech"]}]}
-    body = await gql(product, query, reps)
+    body = await gql(product, query, reps, headers=as_gateway(fresh))
     assert [n["sku"] for n in body["data"]["_entities"][0]["products"]["nodes"]] == [
         "P-0",
         "P-3",

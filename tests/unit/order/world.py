@@ -37,6 +37,7 @@ SUPPORT = Caller(user_id="help", email="help@example.com", roles=frozenset({Role
 GOOD_CARD = "4242424242424242"
 POOR_CARD = "4000000000009995"
 
+MERCHANT_KEY = "m" * 32
 SETTINGS = OrderSettings(
     internal_signing_key=SecretStr("k" * 32),
     request_deadline_seconds=0.5,
@@ -102,7 +103,9 @@ class World:
             peers=Peers(
                 ProductPeer(clients["product"]),
                 CouponPeer(clients["coupon"]),
-                PaymentPeer(clients["payment"], self.settings.payment_deadline_seconds),
+                PaymentPeer(
+                    clients["payment"], self.settings.payment_deadline_seconds, MERCHANT_KEY
+                ),
             ),
             bus=self.bus,
             clock=self.clock,

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.requests import HTTPConnection
 
 from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable, Role
 from estore.kit.identity.context import acting_as
-from estore.kit.identity.internal import CALLER_HEADER, InternalIdentity
+from estore.kit.identity.internal import CALLER_HEADER, CLIENT_HEADER, InternalIdentity
 from estore.kit.identity.tokens import JwksVerifier
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,24 @@ class Authenticator:
             return None
         return await self.verifier.verify(_bearer_token(authorization))
 
+    def from_a_service(self, headers: Mapping[str, str]) -> bool:
+        """Whether a peer service vouches for this request: a signed caller or client header.
+
+        The gateway always signs the client's address, so even an anonymous shopper's
+        request reaches a subgraph vouched for; a client calling a subgraph directly cannot.
+        A caller header is only checked for presence: `authenticate` refused a bad one.
+        """
+        if _single_header(headers, CALLER_HEADER) is not None:
+            return True
+        vouched = _single_header(headers, CLIENT_HEADER)
+        if vouched is None:
+            return False
+        try:
+            self.internal.verify_client(vouched)
+        except IdentityRefused:
+            return False
+        return True
+
 
 def _single_header(headers: Mapping[str, str], name: str) -> str | None:
     # Starlette's items() yields repeated headers; two values would make "which one" ambiguous.
@@ -65,15 +84,16 @@ def _bearer_token(authorization: str) -> str:
     return token.strip()
 
 
-def _authenticator(request: Request) -> Authenticator:
+def _authenticator(request: HTTPConnection) -> Authenticator:
     authenticator = getattr(request.app.state, "authenticator", None)
     if not isinstance(authenticator, Authenticator):
         raise RuntimeError("app.state.authenticator must be set to an Authenticator")
     return authenticator
 
 
-async def current_caller(request: Request) -> AsyncIterator[Caller | None]:
-    """Dependency: the caller or None, made current so outgoing calls forward it."""
+async def current_caller(request: HTTPConnection) -> AsyncIterator[Caller | None]:
+    """Dependency (HTTP or WebSocket): the caller or None, made current so outgoing calls
+    forward it."""
     authenticator = _authenticator(request)
     try:
         caller = await authenticator.authenticate(request.headers)

@@ -27,30 +27,35 @@ def _service(info: Info[SubgraphContext, Any]) -> AuthService:
 class User:
     id: strawberry.ID
     name: str
-    roles: list[RoleType]  # type: ignore[valid-type]
     created_at: datetime
     _email: strawberry.Private[str]
-    # Register and login answer the account's owner, who has no token on that request yet.
-    _shown_to_owner: strawberry.Private[bool] = False
+    _roles: strawberry.Private[list[Role]]
+    # Set when the answer goes to the account itself (it just proved its password or token).
+    _revealed: strawberry.Private[bool] = False
 
     @strawberry.field(description="Only the account itself, support and admins see the email.")
     def email(self, info: Info[SubgraphContext, Any]) -> str | None:
+        return self._email if self._visible_to(info) else None
+
+    @strawberry.field(description="Only the account itself, support and admins see the roles.")
+    def roles(self, info: Info[SubgraphContext, Any]) -> list[RoleType] | None:  # type: ignore[valid-type]
+        return self._roles if self._visible_to(info) else None
+
+    def _visible_to(self, info: Info[SubgraphContext, Any]) -> bool:
+        if self._revealed:
+            return True
         caller = info.context.caller
-        if self._shown_to_owner:
-            return self._email
-        if caller and (caller.user_id == self.id or caller.roles & STAFF):
-            return self._email
-        return None
+        return caller is not None and (caller.user_id == self.id or bool(caller.roles & STAFF))
 
     @classmethod
-    def of(cls, user: PublicUser, shown_to_owner: bool = False) -> User:
+    def of(cls, user: PublicUser, *, revealed: bool = False) -> User:
         return cls(
             id=strawberry.ID(user.id),
             name=user.name,
-            roles=list(user.roles),
             created_at=user.created_at,
             _email=user.email,
-            _shown_to_owner=shown_to_owner,
+            _roles=list(user.roles),
+            _revealed=revealed,
         )
 
     @classmethod
@@ -73,7 +78,7 @@ class AuthPayload:
             refresh_token=pair.refresh_token,
             token_type=pair.token_type,
             expires_in=pair.expires_in,
-            user=User.of(pair.user, shown_to_owner=True),
+            user=User.of(pair.user, revealed=True),
         )
 
 

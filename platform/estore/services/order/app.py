@@ -22,11 +22,17 @@ def build_service(infra: Infra, checkpoint: Checkpoint = no_checkpoint) -> Order
     """The use cases over `infra`; `checkpoint` lets tests stop a saga at any point."""
     settings = infra.settings
     assert isinstance(settings, OrderSettings)
+    settings.require_secrets("payment_secret_key")
+    assert settings.payment_secret_key is not None
     repo = OrderRepository(infra.db)
     peers = Peers(
         product=ProductPeer(infra.clients["product"]),
         coupon=CouponPeer(infra.clients["coupon"]),
-        payment=PaymentPeer(infra.clients["payment"], settings.payment_deadline_seconds),
+        payment=PaymentPeer(
+            infra.clients["payment"],
+            settings.payment_deadline_seconds,
+            settings.payment_secret_key.get_secret_value(),
+        ),
     )
     ctx = SagaContext(
         repo=repo,

@@ -185,12 +185,16 @@ DECLINES = {
 
 
 class PaymentPeer:
-    def __init__(self, client: ServiceClient, deadline: float | None) -> None:
+    """The card processor, called with the merchant's secret key (it answers nobody else)."""
+
+    def __init__(self, client: ServiceClient, deadline: float | None, secret_key: str) -> None:
         self._client = client
-        self._deadline = {} if deadline is None else {"deadline": deadline}
+        self._options: dict[str, Any] = {"headers": {"Authorization": f"Bearer {secret_key}"}}
+        if deadline is not None:
+            self._options["deadline"] = deadline
 
     async def charge(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = await _call(self._client, "POST", "/api/v1/charges", json=body, **self._deadline)
+        response = await _call(self._client, "POST", "/api/v1/charges", json=body, **self._options)
         if response.status_code in (200, 201):
             charge: dict[str, Any] = response.json()
             return charge
@@ -214,7 +218,7 @@ class PaymentPeer:
             "GET",
             "/api/v1/charges",
             params={"idempotency_key": idempotency_key},
-            **self._deadline,
+            **self._options,
         )
         if response.status_code == 404:
             return None
@@ -230,7 +234,7 @@ class PaymentPeer:
             "POST",
             f"/api/v1/charges/{charge_id}/refunds",
             json={"idempotency_key": idempotency_key, "amount": None},
-            **self._deadline,
+            **self._options,
         )
         if response.status_code in (200, 201, 409):
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import SecretStr
+
 from estore.kit.settings import ServiceSettings
 
 
@@ -20,6 +22,8 @@ class OrderSettings(ServiceSettings):
     charge_attempts: int = 3
     # A deadline for payment calls alone; None uses request_deadline_seconds.
     payment_deadline_seconds: float | None = None
+    # The merchant's secret key at the card processor (PAYMENT_SECRET_KEY): only order holds it.
+    payment_secret_key: SecretStr | None = None
     # Who runs sagas: stable across restarts, so a restarted instance resumes its own sagas at
     # once; give each instance its own (ORDER_INSTANCE_ID). Empty: the host name.
     instance_id: str = ""

@@ -8,6 +8,7 @@ from estore.kit.app import create_service_app
 from estore.kit.infra import Infra
 from estore.services.payment import routes
 from estore.services.payment.chaos import Chaos
+from estore.services.payment.merchant import MerchantKeys
 from estore.services.payment.repository import PaymentRepository
 from estore.services.payment.service import PaymentService
 from estore.services.payment.settings import PaymentSettings
@@ -16,11 +17,14 @@ from estore.services.payment.settings import PaymentSettings
 def create_app(infra: Infra) -> FastAPI:
     settings = infra.settings
     assert isinstance(settings, PaymentSettings)
+    keys = MerchantKeys.from_settings(settings)
     repo = PaymentRepository(infra.db)
     service = PaymentService(repo, infra.clock, settings, Chaos())
-    return create_service_app(
+    app = create_service_app(
         infra,
         service=service,
         routers=[routes.router],
         on_startup=[repo.ensure_indexes, service.reset_behaviour],
     )
+    app.state.merchant_keys = keys
+    return app

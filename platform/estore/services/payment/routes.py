@@ -1,4 +1,4 @@
-"""Payment REST routes under /api/v1: charges, refunds and the admin chaos dials."""
+"""Payment REST routes under /api/v1: charges and refunds for the merchant; the chaos dials."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from estore.kit.deps import service_of
 from estore.kit.errors import ErrorResponse
-from estore.kit.identity import Caller, Role, require_caller, require_role
+from estore.services.payment.merchant import require_merchant, require_merchant_or_admin
 from estore.services.payment.models import (
     Behaviour,
     BehaviourChange,
@@ -20,8 +20,8 @@ from estore.services.payment.models import (
 from estore.services.payment.service import PaymentService
 
 Service = Annotated[PaymentService, Depends(service_of)]
-AnyCaller = Annotated[Caller, Depends(require_caller)]
-Admin = Annotated[Caller, Depends(require_role(Role.ADMIN))]
+Merchant = Depends(require_merchant)
+MerchantOrAdmin = Depends(require_merchant_or_admin)
 
 router = APIRouter(tags=["payment"])
 
@@ -44,53 +44,62 @@ REFUND_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/charges",
     status_code=201,
+    dependencies=[Merchant],
     responses={200: {"model": ChargeView, "description": "A replay"}, **CHARGE_ERRORS},
 )
-async def charge(
-    body: ChargeRequest, response: Response, service: Service, _: AnyCaller
-) -> ChargeView:
+async def charge(body: ChargeRequest, response: Response, service: Service) -> ChargeView:
     view, created = await service.charge(body)
     response.status_code = 201 if created else 200
     return view
 
 
-@router.get("/charges", responses={404: _error("No charge has this idempotency key")})
+@router.get(
+    "/charges",
+    dependencies=[Merchant],
+    responses={404: _error("No charge has this idempotency key")},
+)
 async def charge_by_key(
     idempotency_key: Annotated[str, Query(min_length=1, max_length=200)],
     service: Service,
-    _: AnyCaller,
 ) -> ChargeView:
     return await service.charge_by_key(idempotency_key)
 
 
-@router.get("/charges/{charge_id}", responses={404: _error("No such charge")})
-async def charge_by_id(charge_id: str, service: Service, _: AnyCaller) -> ChargeView:
+@router.get(
+    "/charges/{charge_id}", dependencies=[Merchant], responses={404: _error("No such charge")}
+)
+async def charge_by_id(charge_id: str, service: Service) -> ChargeView:
     return await service.charge_by_id(charge_id)
 
 
 @router.post(
     "/charges/{charge_id}/refunds",
     status_code=201,
+    dependencies=[Merchant],
     responses={200: {"model": RefundView, "description": "A replay"}, **REFUND_ERRORS},
 )
 async def refund(
-    charge_id: str, body: RefundRequest, response: Response, service: Service, _: AnyCaller
+    charge_id: str, body: RefundRequest, response: Response, service: Service
 ) -> RefundView:
     view, created = await service.refund(charge_id, body)
     response.status_code = 201 if created else 200
     return view
 
 
-@router.get("/charges/{charge_id}/refunds", responses={404: _error("No such charge")})
-async def refunds(charge_id: str, service: Service, _: AnyCaller) -> dict[str, list[RefundView]]:
+@router.get(
+    "/charges/{charge_id}/refunds",
+    dependencies=[Merchant],
+    responses={404: _error("No such charge")},
+)
+async def refunds(charge_id: str, service: Service) -> dict[str, list[RefundView]]:
     return {"items": await service.refunds(charge_id)}
 
 
-@router.get("/admin/behaviour")
-async def behaviour(service: Service, _: Admin) -> Behaviour:
+@router.get("/admin/behaviour", dependencies=[MerchantOrAdmin])
+async def behaviour(service: Service) -> Behaviour:
     return service.behaviour()
 
 
-@router.post("/admin/behaviour")
-async def change_behaviour(body: BehaviourChange, service: Service, _: Admin) -> Behaviour:
+@router.post("/admin/behaviour", dependencies=[MerchantOrAdmin])
+async def change_behaviour(body: BehaviourChange, service: Service) -> Behaviour:
     return service.change_behaviour(body)
