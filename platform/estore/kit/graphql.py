@@ -13,10 +13,12 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import ExecutionContext
 
-from estore.kit.errors import Forbidden, ServiceError, Unauthorized
+from estore.kit.bodies import BodyRefused, parse_json
+from estore.kit.errors import BadRequest, Forbidden, ServiceError, Unauthorized
 from estore.kit.identity import Caller, Role, current_caller
 
 DOCUMENT_CACHE_SIZE = 512
+GRAPHQL_PATH = "/graphql"
 
 
 class SubgraphContext(BaseContext):
@@ -65,9 +67,23 @@ class SubgraphSchema(strawberry.federation.Schema):
         for error in errors:
             original = error.original_error
             if isinstance(original, ServiceError):
-                error.extensions = {**(error.extensions or {}), "code": original.code.upper()}
+                code = original.graphql_code or original.code.upper()
+                error.extensions = {**(error.extensions or {}), "code": code}
             elif original is not None:
                 log.error("graphql.resolver_failed", error=str(error), exc_info=original)
+
+
+class SubgraphRouter(GraphQLRouter[SubgraphContext, None]):
+    """Strawberry's router, refusing undecodable JSON (e.g. GET `variables`) with a 400.
+
+    Strawberry catches only JSONDecodeError: invalid UTF-8 and deep nesting were 500s.
+    """
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return parse_json(data, "JSON in the request")
+        except BodyRefused as refused:
+            raise BadRequest(refused.message) from None
 
 
 def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[SubgraphContext, None]:
@@ -77,4 +93,4 @@ def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[Subgra
         return SubgraphContext(caller, service)
 
     getter: Callable[..., Awaitable[SubgraphContext]] = context
-    return GraphQLRouter(schema, context_getter=getter, include_in_schema=False)
+    return SubgraphRouter(schema, context_getter=getter, include_in_schema=False)
