@@ -40,3 +40,19 @@ async def test_a_customer_registers_and_logs_in_over_http(served: Cluster) -> No
         token = login.json()["access_token"]
         me = await auth.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["email"] == form["email"]
+
+
+@pytest.mark.parametrize("megabytes", [20, 100])
+async def test_an_oversized_body_over_a_socket_gets_its_413_not_a_reset(
+    served: Cluster, megabytes: int
+) -> None:
+    async with served.client("gateway") as gateway:
+        answer = await gateway.post(
+            "/graphql",
+            content=b"x" * (megabytes * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 413
+        assert answer.json()["error"]["code"] == "too_large"
+        after = await gateway.post("/graphql", json={"query": "{ __typename }"})
+        assert after.json() == {"data": {"__typename": "Query"}}

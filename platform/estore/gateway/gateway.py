@@ -1,7 +1,9 @@
 """The gateway facade: validate, limit, plan (cached), fetch, shape one client request.
 
 Parse + validate costs about 2 ms per request and planning more, so both are cached: documents
-by (text, operation name), plans additionally by the values of @skip/@include conditions.
+by (text, operation name), plans additionally by the values of @skip/@include conditions. The
+limits are analysed with the document; a cost that reads variables is re-checked per request
+and cached by the values it reads.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from estore.gateway.collect import condition_variables
 from estore.gateway.compose import compose
 from estore.gateway.errors import PlanningError
 from estore.gateway.execute import SubgraphFetcher, execute_plan
-from estore.gateway.limits import Limits, check_limits
+from estore.gateway.limits import Analysis, Limits, analyse
 from estore.gateway.plan import build_plan
 from estore.gateway.plan_model import QueryPlan
 from estore.gateway.shape import shape_response
@@ -68,6 +70,7 @@ class PreparedOperation:
     fragments: Mapping[str, FragmentDefinitionNode]
     errors: tuple[GraphQLError, ...]
     conditions: tuple[str, ...]
+    analysis: Analysis | None = None
 
 
 def _bad_user_input(error: GraphQLError) -> GraphQLError:
@@ -99,6 +102,7 @@ class Gateway:
         self.limits = limits or Limits()
         self._documents: LruCache[PreparedOperation] = LruCache(cache_size)
         self._plans: LruCache[QueryPlan] = LruCache(cache_size)
+        self._costs: LruCache[tuple[GraphQLError, ...]] = LruCache(cache_size)
         self._rules = list(specified_rules)
         if not self.limits.introspection:
             self._rules.append(NoSchemaIntrospectionCustomRule)
@@ -136,10 +140,14 @@ class Gateway:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        errors = check_limits(self.schema, operation, fragments, self.limits)
+        analysis = analyse(self.schema, operation, fragments, self.limits)
+        errors = analysis.shape_errors(self.limits)
+        if not analysis.cost_variables:
+            errors += analysis.cost_errors(self.limits, {})
         if errors:
             return _refused(errors)
-        return PreparedOperation(document, operation, fragments, (), condition_variables(document))
+        conditions = condition_variables(document)
+        return PreparedOperation(document, operation, fragments, (), conditions, analysis)
 
     def plan(
         self,
@@ -149,10 +157,28 @@ class Gateway:
     ) -> QueryPlan:
         """The (cached) plan for a request; raises ValueError when the request is refused."""
         prepared = self.prepare(query, operation_name)
-        coerced = self._coerce(prepared, variables)
+        coerced = self._admit(query, operation_name, prepared, variables)
         if isinstance(coerced, list):
             raise ValueError("; ".join(e.message for e in coerced))
         return self._plan(query, operation_name, prepared, coerced)
+
+    def _admit(
+        self,
+        query: str,
+        name: str | None,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any] | None,
+    ) -> dict[str, Any] | list[GraphQLError]:
+        """The coerced variables, or why the request is refused (its cost with them included)."""
+        coerced = self._coerce(prepared, variables)
+        analysis = prepared.analysis
+        if isinstance(coerced, list) or analysis is None or not analysis.cost_variables:
+            return coerced
+        key = (query, name, analysis.variable_key(coerced))
+        errors = self._costs.get(key)
+        if errors is None:
+            errors = self._costs.put(key, tuple(analysis.cost_errors(self.limits, coerced)))
+        return list(errors) if errors else coerced
 
     def _coerce(
         self, prepared: PreparedOperation, variables: Mapping[str, Any] | None
@@ -185,7 +211,7 @@ class Gateway:
     ) -> dict[str, Any]:
         """Answer one GraphQL request as a spec-shaped response dict."""
         prepared = self.prepare(query, operation_name)
-        coerced = self._coerce(prepared, variables)
+        coerced = self._admit(query, operation_name, prepared, variables)
         if isinstance(coerced, list):
             return {"errors": [e.formatted for e in coerced]}
         try:

@@ -3,9 +3,10 @@
 Status codes, following GraphQL-over-HTTP for `application/json` responses:
 - 200: the request was run, or refused by validation, variable coercion or the limits
   (depth, cost, aliases, introspection off); the body then has `errors` and no `data`.
-- 400: the HTTP request is not a GraphQL request (body not JSON, `query` missing, `variables`
-  not an object) or the document does not parse; the body has `errors`, codes BAD_REQUEST
-  and GRAPHQL_PARSE_FAILED.
+- 400: the HTTP request is not a GraphQL request (`query` missing, `variables` not an
+  object) or the document does not parse; the body has `errors`, codes BAD_REQUEST and
+  GRAPHQL_PARSE_FAILED. A POST body that is not a JSON object, or over the size limit (413),
+  is refused before this router by the kit's BodyGuard, in the kit's JSON error shape.
 - 405: a mutation over GET.
 - 401 / 503 in the kit's JSON error shape: a bad bearer token, or no composed schema yet.
 A subgraph's rate-limit error (extension `retryAfter`, seconds) also sets the `Retry-After`
@@ -23,7 +24,9 @@ from fastapi.responses import JSONResponse
 from estore.gateway.edge import client_forwarding, edge_caller
 from estore.gateway.errors import CompositionError
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
+from estore.kit.bodies import BodyRefused, parse_json
 from estore.kit.errors import Unavailable
+from estore.kit.graphql import GRAPHQL_PATH
 from estore.kit.identity import Caller, InternalIdentity, acting_as
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -54,12 +57,8 @@ class BadGraphQLRequest(Exception):
 
 
 def _params_from_body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise BadGraphQLRequest(f"body is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadGraphQLRequest("body must be a JSON object {query, variables, operationName}")
+    # BodyGuard has already refused any body that is not a JSON object.
+    body: dict[str, Any] = json.loads(raw)
     return body
 
 
@@ -67,9 +66,9 @@ def _params_from_query_string(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query_params)
     if "variables" in params:
         try:
-            params["variables"] = json.loads(params["variables"])
-        except ValueError as exc:
-            raise BadGraphQLRequest(f"variables is not JSON: {exc}") from None
+            params["variables"] = parse_json(params["variables"], "variables")
+        except BodyRefused as refused:
+            raise BadGraphQLRequest(refused.message) from None
     return params
 
 
@@ -134,7 +133,7 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
             result = await gateway.execute(query, variables, name, client)
         return JSONResponse(with_codes(result), headers=retry_after(result))
 
-    @router.post("/graphql")
+    @router.post(GRAPHQL_PATH)
     async def post_graphql(
         request: Request, caller: Annotated[Caller | None, Depends(edge_caller)]
     ) -> JSONResponse:
@@ -143,7 +142,7 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
         except BadGraphQLRequest as exc:
             return exc.response()
 
-    @router.get("/graphql")
+    @router.get(GRAPHQL_PATH)
     async def get_graphql(
         request: Request, caller: Annotated[Caller | None, Depends(edge_caller)]
     ) -> JSONResponse:

@@ -1,27 +1,40 @@
 """Operation limits: depth, estimated cost and alias count, checked before anything is fetched.
 
 Cost is a field count where a list field multiplies the cost of what it selects by its page
-size argument when given as a literal, else by a default guess. Introspection is answered by
-the gateway from the schema and is bounded by it, so it counts towards none of the limits.
+size. A page size is read from the argument (`first`, `limit`, ...) whether it is written as a
+literal or passed as a variable (the variable's value, else its default in the operation), else
+from the argument's default in the schema, else a default guess. A connection field's page size
+(`products(first: 100) { nodes { ... } }`) is the size of the lists it holds. So a client
+cannot dodge the limit by moving a number into a variable.
+
+The analysis of a document is done once (`analyse`); what depends on variables is kept as a
+formula evaluated per request, so a cached document costs a few multiplications to re-check.
+Introspection is answered by the gateway from the schema and is bounded by it, so it counts
+towards none of the limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLArgument,
     GraphQLError,
+    GraphQLField,
     GraphQLNamedType,
     GraphQLSchema,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
+    value_from_ast_untyped,
 )
 
 PAGE_SIZE_ARGUMENTS = ("first", "last", "limit", "pageSize", "size", "take")
@@ -36,10 +49,104 @@ class Limits:
     introspection: bool = True
 
 
-@dataclass
-class _Measure:
-    depth: int = 0
-    aliases: int = 0
+@dataclass(frozen=True)
+class PageSize:
+    """How many items a list asks for: `fallback`, unless `variable` holds an integer."""
+
+    fallback: int
+    variable: str | None = None
+    variable_default: Any = None
+
+    def resolve(self, variables: Mapping[str, Any]) -> int:
+        if self.variable is None:
+            return self.fallback
+        value = variables.get(self.variable, self.variable_default)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(value, 0)
+        return self.fallback  # null or absent: the argument's default applies
+
+
+@dataclass(frozen=True)
+class Cost:
+    """`constant` plus, for each (page size, inner cost), the page size times the inner cost."""
+
+    constant: int = 0
+    scaled: tuple[tuple[PageSize, Cost], ...] = ()
+
+    def plus(self, other: Cost) -> Cost:
+        return Cost(self.constant + other.constant, self.scaled + other.scaled)
+
+    def times(self, page: PageSize) -> Cost:
+        if page.variable is None and not self.scaled:
+            return Cost(page.fallback * self.constant)
+        return Cost(0, ((page, self),))
+
+    def value(self, variables: Mapping[str, Any]) -> int:
+        return self.constant + sum(
+            page.resolve(variables) * inner.value(variables) for page, inner in self.scaled
+        )
+
+    def variables(self) -> frozenset[str]:
+        names = {page.variable for page, _ in self.scaled if page.variable is not None}
+        for _, inner in self.scaled:
+            names |= inner.variables()
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one operation asks of the gateway; `cost_variables` are those its cost reads."""
+
+    depth: int
+    aliases: int
+    cost: Cost
+    cost_variables: tuple[str, ...] = ()
+
+    def shape_errors(self, limits: Limits) -> list[GraphQLError]:
+        """Errors that no variable value can change: depth and aliases."""
+        errors = []
+        if self.depth > limits.max_depth:
+            errors.append(
+                _error(
+                    f"Query depth {self.depth} exceeds the maximum of {limits.max_depth}",
+                    "MAX_DEPTH_EXCEEDED",
+                )
+            )
+        if self.aliases > limits.max_aliases:
+            errors.append(
+                _error(
+                    f"Query uses {self.aliases} aliases, "
+                    f"more than the maximum of {limits.max_aliases}",
+                    "MAX_ALIASES_EXCEEDED",
+                )
+            )
+        return errors
+
+    def cost_errors(self, limits: Limits, variables: Mapping[str, Any]) -> list[GraphQLError]:
+        cost = self.cost.value(variables)
+        if cost <= limits.max_cost:
+            return []
+        return [
+            _error(
+                f"Query cost {cost} exceeds the maximum of {limits.max_cost}", "MAX_COST_EXCEEDED"
+            )
+        ]
+
+    def variable_key(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The variable values the cost depends on, as a cache key."""
+        return tuple(_int_or_none(variables.get(name)) for name in self.cost_variables)
+
+
+def analyse(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    limits: Limits,
+) -> Analysis:
+    """Measure a validated operation once; variable values are applied later, per request."""
+    walk = _Walk(schema, fragments, limits, _variable_defaults(operation))
+    cost = walk.selections(schema.get_root_type(operation.operation), operation.selection_set, 1)
+    return Analysis(walk.depth, walk.aliases, cost, tuple(sorted(cost.variables())))
 
 
 def check_limits(
@@ -47,83 +154,108 @@ def check_limits(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     limits: Limits,
+    variables: Mapping[str, Any] | None = None,
 ) -> list[GraphQLError]:
-    """GraphQL errors for each limit the operation exceeds (empty when within all)."""
-    root = schema.get_root_type(operation.operation)
-    measure = _Measure()
-    cost = _cost(schema, root, operation.selection_set, fragments, limits, 1, measure)
-    errors = []
-    if measure.depth > limits.max_depth:
-        errors.append(
-            _error(
-                f"Query depth {measure.depth} exceeds the maximum of {limits.max_depth}",
-                "MAX_DEPTH_EXCEEDED",
-            )
-        )
-    if cost > limits.max_cost:
-        errors.append(
-            _error(
-                f"Query cost {cost} exceeds the maximum of {limits.max_cost}", "MAX_COST_EXCEEDED"
-            )
-        )
-    if measure.aliases > limits.max_aliases:
-        errors.append(
-            _error(
-                f"Query uses {measure.aliases} aliases, "
-                f"more than the maximum of {limits.max_aliases}",
-                "MAX_ALIASES_EXCEEDED",
-            )
-        )
-    return errors
+    """GraphQL errors for each limit the operation exceeds with these variables (empty: none)."""
+    analysis = analyse(schema, operation, fragments, limits)
+    return analysis.shape_errors(limits) + analysis.cost_errors(limits, variables or {})
 
 
 def _error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-def _page_size(node: FieldNode, default: int) -> int:
-    for argument in node.arguments or ():
-        if argument.name.value in PAGE_SIZE_ARGUMENTS and isinstance(argument.value, IntValueNode):
-            return max(int(argument.value.value), 0)
-    return default
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _cost(
-    schema: GraphQLSchema,
-    parent: GraphQLNamedType | None,
-    selection_set: SelectionSetNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    limits: Limits,
-    depth: int,
-    measure: _Measure,
-) -> int:
-    total = 0
-    for node in selection_set.selections:
-        if not isinstance(node, FieldNode):
+def _schema_default(argument: GraphQLArgument) -> Any:
+    """An argument's default in the schema (graphql-core 3.3 keeps an SDL default as a literal)."""
+    default = argument.default
+    if default is None:
+        return argument.default_value
+    return value_from_ast_untyped(default.literal) if default.literal is not None else default.value
+
+
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    return {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
+
+
+class _Walk:
+    """One pass over an operation, collecting depth and aliases and building its cost."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        limits: Limits,
+        variable_defaults: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.limits = limits
+        self.variable_defaults = variable_defaults
+        self.depth = 0
+        self.aliases = 0
+
+    def selections(
+        self,
+        parent: GraphQLNamedType | None,
+        selection_set: SelectionSetNode,
+        depth: int,
+        page: PageSize | None = None,
+    ) -> Cost:
+        """The cost of a selection set; `page` sizes its lists when the parent is a connection."""
+        total = Cost()
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                total = total.plus(self._field(parent, node, depth, page))
+                continue
             inner = node.selection_set if hasattr(node, "selection_set") else None
             condition = getattr(node, "type_condition", None)
             if inner is None:  # a fragment spread
-                fragment = fragments[node.name.value]  # type: ignore[attr-defined]
+                fragment = self.fragments[node.name.value]  # type: ignore[attr-defined]
                 inner, condition = fragment.selection_set, fragment.type_condition
-            scope = schema.get_type(condition.name.value) if condition else parent
-            total += _cost(schema, scope, inner, fragments, limits, depth, measure)
-            continue
+            scope = self.schema.get_type(condition.name.value) if condition else parent
+            total = total.plus(self.selections(scope, inner, depth, page))
+        return total
+
+    def _field(
+        self,
+        parent: GraphQLNamedType | None,
+        node: FieldNode,
+        depth: int,
+        connection_page: PageSize | None,
+    ) -> Cost:
         if node.name.value.startswith("__"):
-            continue
-        measure.aliases += node.alias is not None
-        measure.depth = max(measure.depth, depth)
-        field = getattr(parent, "fields", {}).get(node.name.value)
-        cost = 1
-        if node.selection_set and field is not None:
-            child = get_named_type(field.type)
-            inner_cost = _cost(
-                schema, child, node.selection_set, fragments, limits, depth + 1, measure
-            )
-            multiplier = (
-                _page_size(node, limits.default_list_size)
-                if is_list_type(get_nullable_type(field.type))
-                else 1
-            )
-            cost += multiplier * inner_cost
-        total += cost
-    return total
+            return Cost()
+        self.aliases += node.alias is not None
+        self.depth = max(self.depth, depth)
+        definition = getattr(parent, "fields", {}).get(node.name.value)
+        if not node.selection_set or definition is None:
+            return Cost(1)
+        child = get_named_type(definition.type)
+        own_page = self._page_size(node, definition)
+        if not is_list_type(get_nullable_type(definition.type)):
+            return Cost(1).plus(self.selections(child, node.selection_set, depth + 1, own_page))
+        page = own_page or connection_page or PageSize(self.limits.default_list_size)
+        return Cost(1).plus(self.selections(child, node.selection_set, depth + 1).times(page))
+
+    def _page_size(self, node: FieldNode, definition: GraphQLField) -> PageSize | None:
+        """The page size this field asks for, or None when it takes no page-size argument."""
+        name = next((a for a in PAGE_SIZE_ARGUMENTS if a in definition.args), None)
+        if name is None:
+            return None
+        default = _int_or_none(_schema_default(definition.args[name]))
+        fallback = self.limits.default_list_size if default is None else max(default, 0)
+        given = next((a.value for a in node.arguments or () if a.name.value == name), None)
+        if isinstance(given, IntValueNode):
+            return PageSize(max(int(given.value), 0))
+        if isinstance(given, VariableNode):
+            variable = given.name.value
+            return PageSize(fallback, variable, self.variable_defaults.get(variable))
+        return PageSize(fallback)

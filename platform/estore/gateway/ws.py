@@ -322,7 +322,7 @@ def _subscription(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    errors = errors or check_limits(schema, operation, fragments, gateway.limits)
+    errors = errors or check_limits(schema, operation, fragments, gateway.limits, variables)
     if errors:
         return [dict(e.formatted) for e in errors]
     planned = subscription_of(schema, document, operation, name, variables)

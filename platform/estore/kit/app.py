@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from estore.kit.bodies import BodyGuard
 from estore.kit.errors import ErrorResponse, ServiceError, error_payload
-from estore.kit.graphql import SubgraphSchema, graphql_router
+from estore.kit.graphql import GRAPHQL_PATH, SubgraphSchema, graphql_router
 from estore.kit.infra import Infra
 from estore.kit.observability import RouteTemplates, TelemetryMiddleware
 
@@ -28,6 +29,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "The request is malformed or breaks a rule",
         401: "No valid identity",
         403: "The caller may not do this",
+        413: "The body is larger than the service takes",
         422: "The body or parameters fail validation",
     }.items()
 }
@@ -158,6 +160,10 @@ def create_service_app(
     for router in root_routers:
         include(router)
     if schema is not None:
-        include(graphql_router(schema, service), "/graphql")
+        include(graphql_router(schema, service), GRAPHQL_PATH)
+    # Inside telemetry, so refused bodies are counted and traced like any other answer.
+    app.add_middleware(
+        BodyGuard, max_bytes=infra.settings.max_body_bytes, object_paths={GRAPHQL_PATH}
+    )
     app.add_middleware(TelemetryMiddleware, telemetry=infra.telemetry, routes=templates)
     return app

@@ -27,6 +27,8 @@ class ServiceError(Exception):
 
     status = 400
     code = "bad_request"
+    # The GraphQL extensions code, when it is not `code` in capitals.
+    graphql_code: str | None = None
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)

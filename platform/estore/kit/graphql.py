@@ -15,10 +15,17 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+<<<<<<< HEAD
 from estore.kit.errors import Forbidden, ServiceError, TooManyRequests, Unauthorized
 from estore.kit.identity import Authenticator, Caller, Role, current_caller
+=======
+from estore.kit.bodies import BodyRefused, parse_json
+from estore.kit.errors import BadRequest, Forbidden, ServiceError, Unauthorized
+from estore.kit.identity import Caller, Role, current_caller
+>>>>>>> limits
 
 DOCUMENT_CACHE_SIZE = 512
+GRAPHQL_PATH = "/graphql"
 
 
 class SubgraphContext(BaseContext):
@@ -87,9 +94,27 @@ class SubgraphSchema(strawberry.federation.Schema):
         for error in errors:
             original = error.original_error
             if isinstance(original, ServiceError):
+<<<<<<< HEAD
                 error.extensions = {**(error.extensions or {}), **_extensions(original)}
+=======
+                code = original.graphql_code or original.code.upper()
+                error.extensions = {**(error.extensions or {}), "code": code}
+>>>>>>> limits
             elif original is not None:
                 log.error("graphql.resolver_failed", error=str(error), exc_info=original)
+
+
+class SubgraphRouter(GraphQLRouter[SubgraphContext, None]):
+    """Strawberry's router, refusing undecodable JSON (e.g. GET `variables`) with a 400.
+
+    Strawberry catches only JSONDecodeError: invalid UTF-8 and deep nesting were 500s.
+    """
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return parse_json(data, "JSON in the request")
+        except BodyRefused as refused:
+            raise BadRequest(refused.message) from None
 
 
 def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[SubgraphContext, None]:
@@ -101,7 +126,11 @@ def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[Subgra
         return SubgraphContext(caller, service, authenticator.from_a_service(request.headers))
 
     getter: Callable[..., Awaitable[SubgraphContext]] = context
+<<<<<<< HEAD
     # Subgraphs serve no subscriptions (the gateway does): their WebSocket speaks no protocol.
     return GraphQLRouter(
         schema, context_getter=getter, include_in_schema=False, subscription_protocols=()
     )
+=======
+    return SubgraphRouter(schema, context_getter=getter, include_in_schema=False)
+>>>>>>> limits

@@ -58,6 +58,8 @@ class ServiceSettings(BaseSettings):
     internal_identity_max_age_seconds: int = 60
 
     request_deadline_seconds: float = 2.0
+    # Bodies over this many bytes are refused (413) before they are read to the end.
+    max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True
     otel_exporter_otlp_endpoint: str | None = None

@@ -135,6 +135,21 @@ async def test_a_validation_error_is_a_200_with_errors_and_no_data(
     [
         (b"{not json", "body is not JSON"),
         (b"[1]", "body must be a JSON object"),
+    ],
+)
+async def test_a_body_that_is_no_json_object_is_a_400_in_the_kit_error_shape(
+    gateway: httpx.AsyncClient, body: bytes, problem: str
+) -> None:
+    answer = await gateway.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert problem in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
         (b'{"query": ""}', "'query' must be a non-empty string"),
         (b'{"query": "{ me { id } }", "variables": [1]}', "'variables' must be an object"),
     ],

@@ -74,3 +74,74 @@ async def test_introspection_does_not_count_towards_limits() -> None:
     gateway, _ = _gateway(max_depth=2)
     result = await gateway.execute("{ __schema { types { fields { type { ofType { name } } } } } }")
     assert "errors" not in result
+
+
+CATALOG_SDL = (
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\n'
+    "type Query { products(first: Int! = 20): Connection! }\n"
+    "type Connection { nodes: [Product!]! totalCount: Int! }\n"
+    "type Product { id: ID! reviews(first: Int! = 10): [Review!]! }\n"
+    "type Review { id: ID! rating: Int! }\n"
+)
+
+
+def _catalog(**limits: Any) -> tuple[Gateway, CountingFetcher]:
+    fetcher = CountingFetcher()
+    return Gateway.from_sdls({"graph": CATALOG_SDL}, fetcher, limits=Limits(**limits)), fetcher
+
+
+def _refused(result: dict[str, Any]) -> bool:
+    """Refused by a limit (the fetcher's canned answer does not fit these queries)."""
+    return "data" not in result
+
+
+def _aliased(products: str, reviews: str, times: int = 30, variables: str = "") -> str:
+    fields = " ".join(
+        f"a{n}: products(first: {products}) {{ nodes {{ id reviews(first: {reviews}) "
+        "{ id rating } } }"
+        for n in range(times)
+    )
+    return f"query Attack{variables} {{ {fields} }}"
+
+
+# 30 x (1 products + 1 nodes + 100 x (1 id + 1 reviews + 100 x 2)) = 606,060
+ATTACK_COST = "Query cost 606060 exceeds the maximum of 10000"
+
+
+async def test_page_sizes_passed_as_variables_are_counted_like_literals() -> None:
+    gateway, fetcher = _catalog()
+    literal = await gateway.execute(_aliased("100", "100"))
+    through_variables = await gateway.execute(
+        _aliased("$n", "$m", variables="($n: Int!, $m: Int!)"), {"n": 100, "m": 100}
+    )
+    assert literal["errors"][0]["message"] == ATTACK_COST
+    assert through_variables == literal
+    assert fetcher.calls == 0
+
+
+async def test_variable_defaults_in_the_operation_are_counted() -> None:
+    gateway, fetcher = _catalog()
+    query = _aliased("$n", "$m", variables="($n: Int! = 100, $m: Int! = 100)")
+    result = await gateway.execute(query)
+    assert result["errors"][0]["message"] == ATTACK_COST
+    assert fetcher.calls == 0
+
+
+async def test_schema_defaults_of_page_size_arguments_are_counted() -> None:
+    gateway, _ = _catalog(max_cost=1000)
+    # 1 + 1 + 20 (products' default) x (1 + 1 + 10 (reviews' default) x 2) = 442
+    page = "products { nodes { id reviews { id rating } } }"
+    assert not _refused(await gateway.execute(f"{{ {page} }}"))
+    refused = await gateway.execute(f"{{ a: {page} b: {page} c: {page} }}")
+    assert refused["errors"][0]["message"] == "Query cost 1326 exceeds the maximum of 1000"
+
+
+async def test_one_document_is_admitted_or_refused_by_the_values_it_is_sent_with() -> None:
+    gateway, fetcher = _catalog()
+    query = _aliased("$n", "$m", variables="($n: Int!, $m: Int!)")
+    small = {"n": 2, "m": 2}  # 30 x (2 + 2 x (2 + 2 x 2)) = 420
+    assert not _refused(await gateway.execute(query, small))
+    large = await gateway.execute(query, {"n": 100, "m": 100})
+    assert large["errors"][0]["message"] == ATTACK_COST
+    assert not _refused(await gateway.execute(query, small))
+    assert fetcher.calls == 2

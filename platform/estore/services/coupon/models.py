@@ -8,6 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from estore.kit.inputs import MaxItems
 from estore.kit.money import Currency, Money
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{3,40}$"
@@ -19,6 +20,11 @@ OrderId = Annotated[str, Field(min_length=1, max_length=200)]
 def normalise_code(code: str) -> str:
     """Codes are unique case-insensitively: this is the stored and indexed form."""
     return code.strip().upper()
+
+
+# Documented in docs/limits.md and the GraphQL schema; more is refused unread.
+MAX_QUOTE_ITEMS = 500
+MAX_ELIGIBLE_CATEGORIES = 100
 
 
 class DiscountKind(StrEnum):
@@ -66,7 +72,7 @@ class CouponInput(BaseModel):
     max_redemptions: Annotated[int | None, Field(ge=1)] = None
     max_per_customer: Annotated[int | None, Field(ge=1)] = None
     eligible_categories: Annotated[
-        list[Annotated[str, Field(min_length=1)]], Field(max_length=100)
+        list[Annotated[str, Field(min_length=1)]], MaxItems(MAX_ELIGIBLE_CATEGORIES)
     ] = []
     customer_id: CustomerId | None = None
     description: Annotated[str | None, Field(max_length=500)] = None
@@ -127,7 +133,7 @@ class QuoteRequest(BaseModel):
     code: Annotated[str, Field(min_length=1, max_length=64)]
     customer_id: CustomerId
     currency: Currency
-    items: Annotated[list[CartItem], Field(min_length=1, max_length=500)]
+    items: Annotated[list[CartItem], Field(min_length=1), MaxItems(MAX_QUOTE_ITEMS)]
 
     @field_validator("items")
     @classmethod

@@ -11,8 +11,17 @@ from strawberry.types import Info
 from estore.kit.errors import BadRequest, validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller, Role
+from estore.kit.inputs import check_count
 from estore.kit.money import MoneyType
-from estore.services.coupon.models import CartItem, CouponInput, CouponView, DiscountKind, Quote
+from estore.services.coupon.models import (
+    MAX_ELIGIBLE_CATEGORIES,
+    MAX_QUOTE_ITEMS,
+    CartItem,
+    CouponInput,
+    CouponView,
+    DiscountKind,
+    Quote,
+)
 from estore.services.coupon.service import CouponService
 
 DiscountKindType = strawberry.enum(DiscountKind, name="DiscountKind")
@@ -113,7 +122,9 @@ class CreateCouponInput:
     valid_until: datetime | None = None
     max_redemptions: int | None = None
     max_per_customer: int | None = None
-    eligible_category_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    eligible_category_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description=f"At most {MAX_ELIGIBLE_CATEGORIES} categories."
+    )
     customer_id: strawberry.ID | None = None
     description: str | None = None
 
@@ -121,12 +132,16 @@ class CreateCouponInput:
 def _cart(items: list[CartItemInput]) -> list[CartItem]:
     if not items:
         raise BadRequest("invalid input: items: the cart is empty")
+    check_count("items", items, MAX_QUOTE_ITEMS)
     return [validated(CartItem, strawberry.asdict(item)) for item in items]
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="What a code would take off this cart, or why it does not apply.")
+    @strawberry.field(
+        description="What a code would take off this cart, or why it does not apply "
+        f"(at most {MAX_QUOTE_ITEMS} items)."
+    )
     async def preview_coupon(
         self, info: Info[SubgraphContext, Any], code: str, items: list[CartItemInput]
     ) -> CouponQuote:
@@ -158,6 +173,7 @@ class Mutation:
         self, info: Info[SubgraphContext, Any], input: CreateCouponInput
     ) -> Coupon:
         _admin(info)
+        check_count("eligibleCategoryIds", input.eligible_category_ids, MAX_ELIGIBLE_CATEGORIES)
         fields = strawberry.asdict(input)
         fields["eligible_categories"] = fields.pop("eligible_category_ids")
         form = validated(CouponInput, {k: v for k, v in fields.items() if v is not None})

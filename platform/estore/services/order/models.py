@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from estore.kit.identity import Caller, Role
+from estore.kit.inputs import MaxItems
 from estore.kit.money import Money
 
 STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
@@ -108,6 +109,10 @@ class OrderPage(BaseModel):
     items: list[OrderView]
 
 
+# Documented in docs/limits.md and the GraphQL schema; a bigger cart is refused unread.
+MAX_CART_LINES = 50
+
+
 class LineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -120,7 +125,7 @@ class CheckoutRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    items: Annotated[list[LineRequest], Field(min_length=1, max_length=50)]
+    items: Annotated[list[LineRequest], Field(min_length=1), MaxItems(MAX_CART_LINES)]
     coupon_code: Annotated[str | None, Field(max_length=64)] = None
     card_number: Annotated[str, Field(pattern=r"^\d{12,19}$")]
     idempotency_key: Annotated[str, Field(min_length=8, max_length=128)]

@@ -12,8 +12,15 @@ from strawberry.types import Info
 from estore.kit.errors import validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller
+from estore.kit.inputs import check_count
 from estore.kit.money import MoneyType
-from estore.services.order.models import CheckoutRequest, Order, OrderItem, OrderStatus
+from estore.services.order.models import (
+    MAX_CART_LINES,
+    CheckoutRequest,
+    Order,
+    OrderItem,
+    OrderStatus,
+)
 from estore.services.order.service import OrderService
 
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
@@ -129,7 +136,9 @@ class OrderLineInput:
 
 @strawberry.input
 class CreateOrderInput:
-    items: list[OrderLineInput]
+    items: list[OrderLineInput] = strawberry.field(
+        description=f"One line per product, at most {MAX_CART_LINES} lines."
+    )
     card_number: str
     idempotency_key: str
     coupon_code: str | None = None
@@ -155,6 +164,7 @@ class Mutation:
     async def create_order(
         self, info: Info[SubgraphContext, Any], input: CreateOrderInput
     ) -> OrderType:
+        check_count("items", input.items, MAX_CART_LINES)
         request = validated(CheckoutRequest, strawberry.asdict(input))
         order, _ = await _service(info).create_order(_caller(info), request)
         return OrderType.of(order)

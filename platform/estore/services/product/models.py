@@ -8,12 +8,17 @@ from typing import Annotated, Self, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from estore.kit.inputs import MaxItems
 from estore.kit.money import Money
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(ge=1, le=100_000)]
 Sku = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", examples=["ELE-PHN-0001"])]
 MAX_STOCK = 10_000_000
+# Documented in docs/limits.md and the GraphQL schema; more is refused unread.
+MAX_IMAGES = 20
+MAX_ATTRIBUTES = 50
+MAX_RESERVATION_LINES = 100
 
 
 # A hold longer than a day is a mistake, not a checkout; settings may only lower it.
@@ -102,10 +107,10 @@ class ProductCount(BaseModel):
     count: int
 
 
-Images = Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(max_length=20)]
+Images = Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], MaxItems(MAX_IMAGES)]
 Attributes = Annotated[
     dict[Annotated[str, Field(min_length=1, max_length=50)], Annotated[str, Field(max_length=200)]],
-    Field(max_length=50),
+    MaxItems(MAX_ATTRIBUTES),
 ]
 
 
@@ -227,7 +232,7 @@ class ReservationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reservation_key: Annotated[str, Field(min_length=1, max_length=128)]
-    items: Annotated[list[ReservationLine], Field(min_length=1, max_length=100)]
+    items: Annotated[list[ReservationLine], Field(min_length=1), MaxItems(MAX_RESERVATION_LINES)]
     ttl_seconds: Annotated[int, Field(ge=1, le=MAX_RESERVATION_TTL_SECONDS)] | None = None
 
     @field_validator("items")

@@ -13,11 +13,18 @@ from strawberry.types import Info
 from estore.kit.errors import validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller, Role
+from estore.kit.inputs import check_count
 from estore.kit.money import MoneyType
 from estore.services.product.listing import Page, ProductSort
 from estore.services.product.listing import ProductFilter as FilterModel
+from estore.services.product.models import (
+    MAX_ATTRIBUTES,
+    MAX_IMAGES,
+    ProductInput,
+    ProductUpdate,
+    ReviewInput,
+)
 from estore.services.product.models import Product as ProductModel
-from estore.services.product.models import ProductInput, ProductUpdate, ReviewInput
 from estore.services.product.models import Review as ReviewModel
 from estore.services.product.service import ProductService
 
@@ -215,6 +222,10 @@ class MoneyInput:
     currency: str = "EUR"
 
 
+IMAGES = f"Image URLs, at most {MAX_IMAGES}."
+ATTRIBUTES = f"At most {MAX_ATTRIBUTES}, each name once."
+
+
 @strawberry.input
 class AttributeInput:
     name: str
@@ -229,8 +240,10 @@ class CreateProductInput:
     description: str = ""
     stock: int = 0
     category_id: strawberry.ID | None = None
-    images: list[str] = strawberry.field(default_factory=list)
-    attributes: list[AttributeInput] = strawberry.field(default_factory=list)
+    images: list[str] = strawberry.field(default_factory=list, description=IMAGES)
+    attributes: list[AttributeInput] = strawberry.field(
+        default_factory=list, description=ATTRIBUTES
+    )
 
 
 @strawberry.input
@@ -239,8 +252,8 @@ class UpdateProductInput:
     description: str | None = None
     price: MoneyInput | None = None
     category_id: strawberry.ID | None = None
-    images: list[str] | None = None
-    attributes: list[AttributeInput] | None = None
+    images: list[str] | None = strawberry.field(default=None, description=IMAGES)
+    attributes: list[AttributeInput] | None = strawberry.field(default=None, description=ATTRIBUTES)
 
 
 @strawberry.input
@@ -250,8 +263,14 @@ class AddReviewInput:
     body: str = ""
 
 
-def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """GraphQL's attribute list as the models' mapping; unset optional fields left out."""
+def _product_fields(input: CreateProductInput | UpdateProductInput) -> dict[str, Any]:
+    """GraphQL's attribute list as the models' mapping; unset optional fields left out.
+
+    Counted before the list becomes a mapping, where repeated names would fold together.
+    """
+    check_count("images", input.images or (), MAX_IMAGES)
+    check_count("attributes", input.attributes or (), MAX_ATTRIBUTES)
+    data: dict[str, Any] = strawberry.asdict(input)
     fields = {k: v for k, v in data.items() if v is not None}
     if "attributes" in fields:
         fields["attributes"] = {a["name"]: a["value"] for a in fields["attributes"]}
@@ -282,7 +301,7 @@ class Mutation:
     @strawberry.mutation
     async def create_product(self, info: Ctx, input: CreateProductInput) -> Product:
         _admin(info)
-        form = validated(ProductInput, _product_fields(strawberry.asdict(input)))
+        form = validated(ProductInput, _product_fields(input))
         return Product.of(await _service(info).create(form))
 
     @strawberry.mutation
@@ -290,7 +309,7 @@ class Mutation:
         self, info: Ctx, id: strawberry.ID, input: UpdateProductInput
     ) -> Product:
         _admin(info)
-        patch = validated(ProductUpdate, _product_fields(strawberry.asdict(input)))
+        patch = validated(ProductUpdate, _product_fields(input))
         return Product.of(await _service(info).update(str(id), patch))
 
     @strawberry.mutation(description="Add units to stock; the change is recorded.")
