@@ -15,7 +15,9 @@ from mongomock import filtering
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from estore.kit.fastmongo import FastMongoClient
+from estore.kit.fastmongo import FastMongoClient, predicate
+from estore.kit.fastmongo import client as fastmongo_client
+from estore.kit.fastmongo import cursor as fastmongo_cursor
 
 SIZE = 1_000
 
@@ -35,18 +37,35 @@ class Examined:
 
 @pytest.fixture
 def examined(monkeypatch: pytest.MonkeyPatch) -> Iterator[Examined]:
+    """Counts documents put to a filter: to mongomock's matcher or to a compiled predicate."""
     counter = Examined()
+
+    def counting(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        def counted(document: Any) -> bool:
+            counter.count += counter.depth == 0
+            counter.depth += 1
+            try:
+                return test(document)
+            finally:
+                counter.depth -= 1
+
+        return counted
+
     real_apply: Callable[[Any, Any], bool] = filtering._filterer_inst.apply
+    monkeypatch.setattr(
+        filtering._filterer_inst,
+        "apply",
+        lambda query, doc: counting(lambda d: real_apply(query, d))(doc),
+    )
 
-    def counting_apply(query: Any, document: Any) -> bool:
-        counter.count += counter.depth == 0
-        counter.depth += 1
-        try:
-            return real_apply(query, document)
-        finally:
-            counter.depth -= 1
+    def counting_compile(query: Any) -> predicate.Predicate | None:
+        compiled = predicate.compile_filter(query)
+        if compiled is None:
+            return None
+        return predicate.Predicate(counting(compiled.test), compiled.total)
 
-    monkeypatch.setattr(filtering._filterer_inst, "apply", counting_apply)
+    for module in (fastmongo_client, fastmongo_cursor):
+        monkeypatch.setattr(module, "compile_filter", counting_compile)
     yield counter
 
 
@@ -170,16 +189,14 @@ async def test_cursor_sort_skip_limit_and_async_for_over_an_index(orders: Collec
 async def test_sorted_limited_find_copies_only_the_page(
     orders: Collection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mongomock.collection import Collection as MongomockCollection
-
     copied: list[Any] = []
-    real_copy = MongomockCollection._copy_only_fields
+    real_copy = fastmongo_cursor.copied
 
-    def counting_copy(self: Any, doc: Any, fields: Any, container: Any) -> Any:
+    def counting_copy(doc: Any, aware: bool) -> Any:
         copied.append(doc["_id"])
-        return real_copy(self, doc, fields, container)
+        return real_copy(doc, aware)
 
-    monkeypatch.setattr(MongomockCollection, "_copy_only_fields", counting_copy)
+    monkeypatch.setattr(fastmongo_cursor, "copied", counting_copy)
     page = orders.find({"n": {"$gte": 10}}).sort([("status", 1), ("n", -1)]).limit(3)
     found = await page.skip(1).to_list(None)
     assert [doc["_id"] for doc in found] == [996, 994, 992]

@@ -61,7 +61,9 @@ class Stores:
     Each real URI gets one client, reused by every service that names it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, fast_paths: bool = True) -> None:
+        # fast_paths=False puts the fakes on plain mongomock (benchmarks compare the two).
+        self._fast_paths = fast_paths
         self._mongo: dict[str | None, Any] = {}
         self._redis: dict[str | None, aioredis.Redis] = {}
         self._listeners: dict[str | None, aioredis.Redis] = {}
@@ -88,7 +90,7 @@ class Stores:
 
     def _open_mongo(self, uri: str | None) -> Any:
         if uri is None:
-            return fake_mongo_client()
+            return fake_mongo_client(self._fast_paths)
         return MONGO_SCHEMES[_scheme(uri, MONGO_SCHEMES, "MONGODB_URI")](uri)
 
     def _open_redis(
@@ -121,6 +123,6 @@ class Stores:
                 client.close()
 
 
-def fake_mongo_client() -> Any:
+def fake_mongo_client(fast_paths: bool = True) -> Any:
     """mongomock with an index path: sale-day collections stay fast as they grow."""
-    return FastMongoClient(tz_aware=True)
+    return FastMongoClient(tz_aware=True, fast_paths=fast_paths)

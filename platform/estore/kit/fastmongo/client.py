@@ -11,13 +11,13 @@ from typing import Any
 
 from mongomock.collection import Collection
 from mongomock.database import Database
-from mongomock.filtering import filter_applies
 from mongomock.mongo_client import MongoClient
 from mongomock_motor import AsyncMongoMockClient
 
 from .cursor import FastCursor
 from .keys import store_key
-from .store import Document, IndexedServerStore
+from .predicate import compile_filter
+from .store import Clock, Document, IndexedServerStore
 
 
 class _IndexedCollection(Collection):
@@ -27,14 +27,17 @@ class _IndexedCollection(Collection):
         # Every read path (find, find_one, counts, updates, deletes, find_one_and_*, unique
         # checks) gets its documents here, so narrowing here speeds up all of them.
         store = self._store
-        if not store.is_empty:
-            if type(filter) is dict and not filter:
-                # The empty filter matches everything: no need to ask the matcher per document.
-                return iter(list(store.documents))
-            candidates = store.narrow(filter)
-            if candidates is not None:
-                return (doc for doc in candidates if filter_applies(filter, doc))
-        return super()._iter_documents(filter)
+        if store.is_empty:
+            return super()._iter_documents(filter)  # validates the filter, as mongomock does
+        if type(filter) is dict and not filter:
+            # The empty filter matches everything: no need to ask the matcher per document.
+            return iter(list(store.documents))
+        predicate = compile_filter(filter)
+        if predicate is None:
+            return super()._iter_documents(filter)
+        candidates = store.narrow(filter)
+        documents = list(store.documents) if candidates is None else candidates
+        return (doc for doc in documents if predicate.test(doc))
 
     def find(self, *args: Any, **kwargs: Any) -> FastCursor:
         cursor = super().find(*args, **kwargs)
@@ -124,8 +127,9 @@ class _IndexedDatabase(Database):
 class _IndexedMongoClient(MongoClient):
     """A mongomock client whose databases are indexed."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("_store", IndexedServerStore())
+    def __init__(self, *args: Any, clock: Clock | None = None, **kwargs: Any) -> None:
+        store = IndexedServerStore(clock) if clock is not None else IndexedServerStore()
+        kwargs.setdefault("_store", store)
         super().__init__(*args, **kwargs)
 
     def get_database(self, name: str | None = None, *args: Any, **kwargs: Any) -> Database:
@@ -142,18 +146,26 @@ class _IndexedMongoClient(MongoClient):
 
 class FastMongoClient(AsyncMongoMockClient):
     """Drop-in for `mongomock_motor.AsyncMongoMockClient` that answers equality lookups on `_id`
-    and declared indexes without scanning. Arguments are those of AsyncMongoMockClient.
+    and declared indexes without scanning. Arguments are those of AsyncMongoMockClient;
+    `fast_paths=False` gives plain mongomock, for benchmarks that compare the two side by side;
+    `clock` (naive UTC datetimes, mongomock's `utcnow` by default) drives TTL expiry.
     """
 
     def __init__(
         self,
         *args: Any,
+        fast_paths: bool = True,
+        clock: Clock | None = None,
         mock_build_info: Any = None,
         mock_io_loop: Any = None,
         **kwargs: Any,
     ) -> None:
+        if fast_paths:
+            mongo: MongoClient = _IndexedMongoClient(*args, clock=clock, **kwargs)
+        else:
+            mongo = MongoClient(*args, **kwargs)
         super().__init__(
             mock_build_info=mock_build_info,
-            mock_mongo_client=_IndexedMongoClient(*args, **kwargs),
+            mock_mongo_client=mongo,
             mock_io_loop=mock_io_loop,
         )

@@ -15,6 +15,8 @@ from typing import Any
 from mongomock import helpers
 from mongomock.collection import Cursor
 
+from .copying import copied
+from .predicate import compile_filter
 from .sorting import Document, SortPairs, first_sorted, sort_pairs
 
 _NO_SORT: SortPairs = []
@@ -30,6 +32,7 @@ class FastCursor(Cursor):
     _first_only = False  # find_one: only the first document is ever read
     _page: list[Document] | None = None
     _page_key: tuple[Any, ...] | None = None
+    _page_inputs: tuple[Any, ...] | None = None
     _page_had_matches = False
 
     def clone(self) -> Cursor:
@@ -38,6 +41,11 @@ class FastCursor(Cursor):
         return cursor
 
     def _compute_results(self, with_limit_and_skip: bool = False) -> list[Document]:
+        # Called once per document iterated: the page read for the same inputs is reused.
+        inputs = (self._factory, self._skip, self._limit, self._first_only)
+        if with_limit_and_skip and self._page_had_matches and self._page_inputs == inputs:
+            if not self._results and self._page is not None:
+                return self._page
         plan = self._plan() if with_limit_and_skip else None
         # A full result already cached by mongomock stays the one snapshot that is served.
         if plan is None or (
@@ -49,6 +57,7 @@ class FastCursor(Cursor):
         if self._page is None or self._page_key != key or not self._page_had_matches:
             self._page = self._read_page(*plan)
             self._page_key = key
+            self._page_inputs = inputs
         return self._page
 
     def _plan(self) -> tuple[SortPairs, int, int | None] | None:
@@ -66,18 +75,38 @@ class FastCursor(Cursor):
 
     def _read_page(self, pairs: SortPairs, start: int, stop: int | None) -> list[Document]:
         collection = self.collection
-        # Every match is found, as mongomock does, so filter errors surface alike.
-        matches = list(collection._iter_documents(self._spec))
-        self._page_had_matches = bool(matches)
-        ordered = first_sorted(matches, pairs, stop) if pairs else matches[:stop]
+        ordered = self._from_sorted_index(pairs, stop)
+        if ordered is None:
+            # Every match is found, as mongomock does, so filter errors surface alike.
+            matches = list(collection._iter_documents(self._spec))
+            ordered = first_sorted(matches, pairs, stop) if pairs else matches[:stop]
+        self._page_had_matches = bool(ordered)
         chosen = ordered[start:stop]
-        if not chosen and matches and self._projection is not None:
+        if not chosen and ordered and self._projection is not None:
             # mongomock copies every match, so a bad projection fails even for an empty page.
-            collection._copy_only_fields(matches[0], self._projection, dict)
+            collection._copy_only_fields(ordered[0], self._projection, dict)
+        aware = bool(collection.codec_options.tz_aware)
+        if self._projection is None or self._projection == {}:  # pymongo 4: {} is everything
+            return [copied(doc, aware) for doc in chosen]
         page = [collection._copy_only_fields(doc, self._projection, dict) for doc in chosen]
-        if collection.codec_options.tz_aware:
+        if aware:
             page = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in page]
         return page
+
+    def _from_sorted_index(self, pairs: SortPairs, stop: int | None) -> list[Document] | None:
+        """The first `stop` matches in order, read from a sorted index; None if none serves.
+
+        Only a filter whose predicate cannot raise is read partially: mongomock would test
+        every document, and must not be seen to fail where this read stopped short."""
+        if not pairs or stop is None:
+            return None
+        store = self.collection._store
+        if store.is_empty:
+            return None
+        predicate = compile_filter(self._spec)
+        if predicate is None or not predicate.total:
+            return None
+        return store.first_sorted_matches(self._spec, predicate.test, pairs, stop)
 
 
 def _plain_projection(projection: Any) -> bool:

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from estore.kit.errors import Conflict
+from estore.services.product.listing import SORT_KEYS
 from estore.services.product.models import (
     ProductDoc,
     ReservationDoc,
@@ -39,6 +40,9 @@ class ProductRepository:
     async def ensure_indexes(self) -> None:
         await self._products.create_index("sku", unique=True)
         await self._products.create_index("category_id")
+        # One per listing sort, so a page is read from the index in order, not sorted.
+        for field in dict.fromkeys(key.field for key in SORT_KEYS.values()):
+            await self._products.create_index(field)
         await self._reviews.create_index([("product_id", 1), ("customer_id", 1)], unique=True)
         await self._reservations.create_index("reservation_key", unique=True)
         await self._reservations.create_index("status")

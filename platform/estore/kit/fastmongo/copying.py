@@ -1,0 +1,33 @@
+"""A stored document's copy for the caller, in one pass: mongomock's copy, then its tz pass.
+
+mongomock copies a document field by field (`copy.copy` on every leaf) and, for tz_aware
+clients, rebuilds it a second time to mark datetimes UTC. Immutable leaves need no copy,
+so plain documents are copied (and converted) in one walk; any other value goes through
+mongomock's own two steps, so the result is the same either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bson import ObjectId
+from mongomock import helpers
+from mongomock.collection import _copy_field
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
+
+
+def copied(value: Any, aware: bool) -> Any:
+    """What mongomock hands out for the stored `value` (tz-aware datetimes when `aware`)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copied(item, aware) for key, item in value.items()}
+    if kind is list:
+        return [copied(item, aware) for item in value]
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dt.datetime:
+        return value.replace(tzinfo=helpers.utc) if aware else value
+    plain = _copy_field(value, dict)
+    return helpers.make_datetime_timezone_aware_in_document(plain) if aware else plain
