@@ -15,14 +15,9 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
-<<<<<<< HEAD
-from estore.kit.errors import Forbidden, ServiceError, TooManyRequests, Unauthorized
-from estore.kit.identity import Authenticator, Caller, Role, current_caller
-=======
 from estore.kit.bodies import BodyRefused, parse_json
-from estore.kit.errors import BadRequest, Forbidden, ServiceError, Unauthorized
-from estore.kit.identity import Caller, Role, current_caller
->>>>>>> limits
+from estore.kit.errors import BadRequest, Forbidden, ServiceError, TooManyRequests, Unauthorized
+from estore.kit.identity import Authenticator, Caller, Role, current_caller
 
 DOCUMENT_CACHE_SIZE = 512
 GRAPHQL_PATH = "/graphql"
@@ -54,7 +49,7 @@ class SubgraphContext(BaseContext):
 
 def _extensions(error: ServiceError) -> dict[str, Any]:
     """What a GraphQL client needs to act on a service error: its code, and when to retry."""
-    extensions: dict[str, Any] = {"code": error.code.upper()}
+    extensions: dict[str, Any] = {"code": error.graphql_code or error.code.upper()}
     if isinstance(error, TooManyRequests):
         extensions["retryAfter"] = error.retry_after
     return extensions
@@ -94,12 +89,7 @@ class SubgraphSchema(strawberry.federation.Schema):
         for error in errors:
             original = error.original_error
             if isinstance(original, ServiceError):
-<<<<<<< HEAD
                 error.extensions = {**(error.extensions or {}), **_extensions(original)}
-=======
-                code = original.graphql_code or original.code.upper()
-                error.extensions = {**(error.extensions or {}), "code": code}
->>>>>>> limits
             elif original is not None:
                 log.error("graphql.resolver_failed", error=str(error), exc_info=original)
 
@@ -126,11 +116,7 @@ def graphql_router(schema: SubgraphSchema, service: Any) -> GraphQLRouter[Subgra
         return SubgraphContext(caller, service, authenticator.from_a_service(request.headers))
 
     getter: Callable[..., Awaitable[SubgraphContext]] = context
-<<<<<<< HEAD
     # Subgraphs serve no subscriptions (the gateway does): their WebSocket speaks no protocol.
-    return GraphQLRouter(
+    return SubgraphRouter(
         schema, context_getter=getter, include_in_schema=False, subscription_protocols=()
     )
-=======
-    return SubgraphRouter(schema, context_getter=getter, include_in_schema=False)
->>>>>>> limits
