@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 from importlib.metadata import entry_points
+from typing import TextIO
 
 import click
 import uvicorn
@@ -14,13 +15,15 @@ from pydantic import ValidationError
 
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
 from estore.kit.bootstrap import Wiring
-from estore.kit.observability import configure_logging
+from estore.kit.logview import LogStream, format_line, span_tree
+from estore.kit.observability import SpanLogExporter, configure_logging
 from estore.kit.settings import ServiceSettings
 from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed, seed_while_serving
 
 # The testbed's harness (chaos, sim, report) registers its commands here, so that `estore`
 # never imports harness code: a command is loaded only when the group is built.
 COMMAND_GROUP = "estore.commands"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class _HarnessGroup(click.Group):
@@ -69,16 +72,30 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--seed/--no-seed", "with_seed", default=True, help="Load the demo data first.")
 @click.option("--products", default=DEFAULT_PRODUCTS, show_default=True, help="Catalog size.")
-def up(host: str, with_seed: bool, products: int) -> None:
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write every service's log lines and spans to this one file (read it with "
+    "`estore logs` and `estore trace`).",
+)
+@click.option(
+    "--log-level",
+    envvar="LOG_LEVEL",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+)
+def up(host: str, with_seed: bool, products: int, log_file: str | None, log_level: str) -> None:
     """Serve every service on its port, on in-process fake stores, until Ctrl-C."""
-    configure_logging("WARNING", json=True)
+    configure_logging(log_level, json=True, file=log_file)
+    wiring = Wiring(span_exporter=SpanLogExporter()) if log_file else Wiring()
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(_up(host, with_seed, products))
+        asyncio.run(_up(wiring, host, with_seed, products))
     click.echo("estore: stopped cleanly")
 
 
-async def _up(host: str, with_seed: bool, products: int) -> None:
-    cluster = Cluster(served=True)
+async def _up(wiring: Wiring, host: str, with_seed: bool, products: int) -> None:
+    cluster = Cluster(wiring, served=True)
     ready = asyncio.Event()
     serving = asyncio.create_task(cluster.serve(host, ready))
     loop = asyncio.get_running_loop()
@@ -128,7 +145,7 @@ def _print_banner(cluster: Cluster, host: str) -> None:
 def serve(name: str, host: str, allow_fakes: bool) -> None:
     """Run one service alone, configured only by the environment (the deployed mode)."""
     settings = _deployed_settings(name, allow_fakes)
-    configure_logging("INFO", json=True)
+    configure_logging(settings.log_level, json=settings.log_json, service=name)
     if settings.mongodb_uri is None or settings.redis_url is None:
         click.echo(
             f"estore: WARNING {name} runs on in-memory fake stores (--allow-fakes): "
@@ -137,7 +154,14 @@ def serve(name: str, host: str, allow_fakes: bool) -> None:
         )
     app, _ = build_service(SERVICES[name], Wiring())
     click.echo(f"estore: {name} serving on http://{host}:{settings.port}")
-    uvicorn.run(app, host=host, port=settings.port, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=settings.port,
+        log_level="warning",
+        log_config=None,
+        proxy_headers=False,
+    )
 
 
 def _deployed_settings(name: str, allow_fakes: bool) -> ServiceSettings:
@@ -178,6 +202,41 @@ async def _seed_once(products: int) -> SeedReport:
         return await seed(cluster, products)
     finally:
         await cluster.stop()
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--trace", "trace_id", help="Only the lines of this trace id (32 hex digits).")
+@click.option("--service", help="Only the lines of this service.")
+def logs(file: TextIO, trace_id: str | None, service: str | None) -> None:
+    """Print a log file's lines in time order, across services (`estore up --log-file`)."""
+    stream = LogStream.read(file)
+    chosen = stream.lines(trace_id=trace_id, service=service)
+    for record in chosen:
+        click.echo(format_line(record))
+    _summarise(len(chosen), "line", stream.skipped, trace_id)
+
+
+@main.command()
+@click.argument("trace_id")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def trace(trace_id: str, file: TextIO) -> None:
+    """Print one request's span tree across services, from a log file with spans."""
+    stream = LogStream.read(file)
+    spans = stream.spans(trace_id)
+    for line in span_tree(spans):
+        click.echo(line)
+    _summarise(len(spans), "span", stream.skipped, trace_id)
+
+
+def _summarise(count: int, noun: str, skipped: int, trace_id: str | None) -> None:
+    scope = f" of trace {trace_id}" if trace_id else ""
+    summary = f"{count} {noun}{'' if count == 1 else 's'}{scope}"
+    if skipped:
+        summary += f"; {skipped} line{'' if skipped == 1 else 's'} not JSON, skipped"
+    click.echo(summary, err=True)
+    if count == 0:
+        raise SystemExit(1)
 
 
 @main.command(name="secrets")

@@ -180,6 +180,8 @@ class Cluster:
                     port=self.infras[name].settings.port,
                     lifespan="off",
                     log_level="warning",
+                    # Uvicorn's own lines go through the process's JSON logging, not its own.
+                    log_config=None,
                     access_log=False,
                     # Peers are who they are: only the gateway's signed header names a client.
                     proxy_headers=False,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -128,9 +129,12 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for hook in on_startup:
-            await hook()
-        await infra.bus.start()
+        # Background tasks started here (consumers, sweepers) keep this context: their lines
+        # name the service even when several services share a process.
+        with structlog.contextvars.bound_contextvars(service=infra.settings.service):
+            for hook in on_startup:
+                await hook()
+            await infra.bus.start()
         try:
             yield
         finally:

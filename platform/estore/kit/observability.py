@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +13,13 @@ import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,23 +35,97 @@ def _add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableM
     return event
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    """Process-wide structlog setup; the service name is bound per request, not here."""
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+# The marker on our handler, so configuring again replaces it instead of stacking another.
+_HANDLER_NAME = "estore"
+# Every process-wide line carries these, whatever library emitted it.
+LOG_FIELDS = ("time", "level", "service", "event", "trace_id", "span_id")
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is now, so a replaced stream (tests, daemons) is used."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+def _default_service(name: str) -> Any:
+    def add(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event.setdefault("service", name)
+        return event
+
+    return add
+
+
+def _shared_processors(service: str) -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        _default_service(service),
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        _add_trace_ids,
+    ]
+
+
+def configure_logging(
+    level: str = "INFO",
+    *,
+    json: bool = True,
+    service: str = "estore",
+    file: str | None = None,
+) -> None:
+    """Process-wide logging: structlog and stdlib lines alike become one JSON object each.
+
+    `service` names lines emitted outside any service's context (a deployed process serves
+    one; in-process, each request and background task binds its own). Lines go to `file`
+    when given (every service of a cluster into one stream), else to stderr.
+    """
+    level_number = logging.getLevelName(level.upper())
+    if not isinstance(level_number, int):
+        raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR")
+    shared = _shared_processors(service)
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _add_trace_ids,
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    formatter = structlog.stdlib.ProcessorFormatter(
+        # Lines from stdlib loggers: their `extra=` fields and logger name are kept.
+        foreign_pre_chain=[
+            *shared,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        # Resolve stderr per logger, so a replaced stream (tests, daemons) is honoured.
-        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
-        cache_logger_on_first_use=False,
     )
+    handler: logging.Handler = (
+        logging.FileHandler(file, encoding="utf-8") if file else _StderrHandler()
+    )
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level_number)
+    # httpx logs every request it sends at INFO: in a service that is one line per peer call.
+    logging.getLogger("httpx").setLevel(max(level_number, logging.WARNING))
 
 
 def tracer_provider(
@@ -64,6 +143,45 @@ def otlp_exporter(endpoint: str) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
+
+
+SPAN_EVENT = "span"
+_span_log = logging.getLogger("estore.spans")
+
+
+class SpanLogExporter(SpanExporter):
+    """Writes each finished span as one log line, so one stream holds a request's whole story.
+
+    The embedded modes have no trace backend; `estore trace` rebuilds the tree from these.
+    """
+
+    def __init__(self) -> None:
+        # Spans are wanted whatever the level of the other lines.
+        _span_log.setLevel(logging.INFO)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        for span in spans:
+            _span_log.info(SPAN_EVENT, extra=span_fields(span))
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def span_fields(span: ReadableSpan) -> dict[str, Any]:
+    context = span.context
+    parent = span.parent
+    start, end = span.start_time or 0, span.end_time or 0
+    return {
+        "service": span.resource.attributes.get("service.name", "unknown"),
+        "span_name": span.name,
+        "trace_id": format(context.trace_id, "032x") if context else None,
+        "span_id": format(context.span_id, "016x") if context else None,
+        "parent_id": format(parent.span_id, "016x") if parent else None,
+        "start_ns": start,
+        "duration_ms": round((end - start) / 1e6, 3),
+        "error": span.status.status_code is StatusCode.ERROR,
+    }
 
 
 def trace_headers() -> dict[str, str]:
