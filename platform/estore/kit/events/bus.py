@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from estore.kit.clock import Clock
 from estore.kit.events.consumer import GroupConsumer, Handler, dead_letter_stream
 from estore.kit.events.model import Backoff, Event, new_event, text
 from estore.kit.events.outbox import Outbox
+from estore.kit.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class EventBus:
         )
         self._consumer = GroupConsumer(
             group=service,
-            consumer=consumer or f"{service}-{uuid.uuid4().hex[:12]}",
+            consumer=consumer or f"{service}-{new_id()[:12]}",
             redis=redis,
             db=db,
             clock=clock,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from estore.kit.clock import Clock
 from estore.kit.errors import BadRequest, Conflict, NotFound, validated
 from estore.kit.identity import Caller
+from estore.kit.ids import new_id
 from estore.services.product.categories import CategoryDirectory
 from estore.services.product.listing import (
     Page,
@@ -101,7 +101,7 @@ class ProductService:
             await self._require_category(form.category_id)
         now = self._clock.now()
         doc = ProductDoc(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             **form.model_dump(),
             available=form.stock,
             created_at=now,
@@ -135,7 +135,7 @@ class ProductService:
                 details=[{"product_id": product_id, "available": latest.available}],
             )
         record = StockRecord(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             product_id=product_id,
             delta=delta,
             stock_after=doc.stock,
@@ -157,7 +157,7 @@ class ProductService:
     async def add_review(self, product_id: str, form: ReviewInput, caller: Caller) -> Review:
         await self._doc(product_id)
         review = Review(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             product_id=product_id,
             customer_id=caller.user_id,
             rating=form.rating,
