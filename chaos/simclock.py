@@ -23,6 +23,10 @@ class LoopNeverIdle(RuntimeError):
     """The tasks under test kept the loop busy without ever waiting on the clock."""
 
 
+class RealTimeWait(RuntimeError):
+    """A task waits on the real clock (an asyncio timer): simulated time cannot replay it."""
+
+
 class SimClock:
     """The `estore.kit.clock.Clock` interface over simulated time, plus the driver's controls."""
 
@@ -55,6 +59,7 @@ class SimClock:
         """Let every task run, waking sleepers in time order, until `moment` is reached."""
         while True:
             await settle()
+            _refuse_real_timers()
             due = self._next_due()
             if due is None or due > moment:
                 break
@@ -81,6 +86,17 @@ async def settle() -> None:
         if not loop._ready and not _timer_due(loop):  # type: ignore[attr-defined]
             return
     raise LoopNeverIdle("the tasks under test never waited on the clock")
+
+
+def _refuse_real_timers() -> None:
+    # Jumping simulated time while a task waits on a real timer would let the machine's speed
+    # decide what happens next: the one thing a replayable run must not allow.
+    loop = asyncio.get_running_loop()
+    waiting = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+    if waiting:
+        raise RealTimeWait(
+            f"a task waits on the real clock ({waiting[0]!r}); only the injected clock may wait"
+        )
 
 
 def _timer_due(loop: asyncio.AbstractEventLoop) -> bool:
