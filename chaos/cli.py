@@ -7,6 +7,7 @@ could not be made (bad input, a cluster that would not start).
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import TypeVar
 import click
 
 from chaos.campaign import CampaignResult, replay_command, run_campaign, schedule_seeds
+from chaos.experiment import ExperimentError, experiment_files, load, run_file
 from chaos.mutants import MUTANTS, UnknownMutant, mutant
 from chaos.run import RunResult, quiet_logs, run
 from chaos.schedule import Schedule, ScheduleError, generate
@@ -124,6 +126,41 @@ def mutants(seed: int, limit: int, names: tuple[str, ...]) -> None:
     sys.exit(OK if not uncaught else VIOLATION)
 
 
+@chaos.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the journals and experiments.json "
+    "[default: reports/chaos/<time>-experiments].",
+)
+def experiment(files: tuple[Path, ...], out: Path | None) -> None:
+    """Run Chaos Toolkit experiments in-process (all of chaos/experiments by default).
+
+    Exit 0 only when every one passed: a failed or inconclusive one exits 1.
+    """
+    quiet_logs()
+    paths = list(files) or experiment_files()
+    _or_exit(lambda: [load(path) for path in paths])
+    target = out or DEFAULT_OUT / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-experiments")
+    target.mkdir(parents=True, exist_ok=True)
+    verdicts = []
+    for path in paths:
+        verdict = _or_exit(lambda path=path: run_file(path))  # type: ignore[misc]
+        verdicts.append(verdict)
+        (target / f"{path.stem}.journal.json").write_text(
+            json.dumps(verdict.journal, indent=2, default=str) + "\n"
+        )
+        click.echo(f"{verdict.verdict.upper():<12} {path.name}: {verdict.title}")
+        for reason in verdict.reasons:
+            click.echo(f"    {reason}")
+    summary = {"kind": "chaos-experiments", "experiments": [v.to_dict() for v in verdicts]}
+    (target / "experiments.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    click.echo(f"journals: {target}")
+    sys.exit(OK if all(v.verdict == "passed" for v in verdicts) else VIOLATION)
+
+
 def _schedule(seed: int | None, path: Path | None) -> Schedule:
     if (seed is None) == (path is None):
         raise click.UsageError("give one of --seed or --schedule")
@@ -173,7 +210,7 @@ def _or_exit(action: Callable[[], T]) -> T:
     """Run `action`; bad input or a run that cannot start ends the command with status 2."""
     try:
         return action()
-    except (ScheduleError, UnknownMutant, click.UsageError) as exc:
+    except (ScheduleError, UnknownMutant, ExperimentError, click.UsageError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(COULD_NOT_RUN)
     except RuntimeError as exc:

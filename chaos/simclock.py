@@ -85,7 +85,8 @@ async def settle() -> None:
         await asyncio.sleep(0)
         if not loop._ready and not _timer_due(loop):  # type: ignore[attr-defined]
             return
-    raise LoopNeverIdle("the tasks under test never waited on the clock")
+    busy = ", ".join(repr(handle)[:160] for handle in list(loop._ready)[:3])  # type: ignore[attr-defined]
+    raise LoopNeverIdle(f"the tasks under test never waited on the clock: {busy}")
 
 
 def _refuse_real_timers() -> None:
