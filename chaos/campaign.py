@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos.forks import Forks
 from chaos.invariants import Violation
 from chaos.mutants import mutant as find_mutant
-from chaos.run import RunResult, run
+from chaos.run import Mutant, RunResult
 from chaos.schedule import KINDS, Schedule, generate
 
 SCHEMA_VERSION = 1
@@ -141,8 +142,13 @@ def run_campaign(
     shrink: bool = True,
     stop_at_first: bool = False,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> CampaignResult:
-    """Run the schedule of every seed; shrink each failing one to its fewest faults."""
+    """Run the schedule of every seed; shrink each failing one to its fewest faults.
+
+    Schedules play on forks of one started cluster, `jobs` at a time; each one's history is
+    the same as its replay's (`estore chaos replay --seed N`).
+    """
     plant = find_mutant(mutant).plant if mutant else None
     seeds = list(seeds)
     started = time.perf_counter()
@@ -150,29 +156,35 @@ def run_campaign(
     injections: Counter[tuple[str, str]] = Counter()
     digests: list[str] = []
     ran: list[int] = []
-    for n, seed in enumerate(seeds, 1):
-        result = run(generate(seed), plant)
-        ran.append(seed)
-        digests.append(result.digest)
-        for link, kinds in result.injections.items():
-            for kind, count in kinds.items():
-                injections[(link, kind)] += count
-        if result.failed:
-            failures.append(
-                Failure(
-                    seed,
-                    result.violations,
-                    result.digest,
-                    len(result.schedule.faults),
-                    shrink_schedule(result.schedule, plant) if shrink else None,
-                    mutant,
-                    result.history.text(),
+    forks = Forks(jobs)
+    try:
+        results = forks.play_all((generate(seed), plant) for seed in seeds)
+        for n, result in enumerate(results, 1):
+            seed = result.schedule.seed
+            ran.append(seed)
+            digests.append(result.digest)
+            for link, kinds in result.injections.items():
+                for kind, count in kinds.items():
+                    injections[(link, kind)] += count
+            if result.failed:
+                shrunk = shrink_schedule(result.schedule, plant, forks) if shrink else None
+                failures.append(
+                    Failure(
+                        seed,
+                        result.violations,
+                        result.digest,
+                        len(result.schedule.faults),
+                        shrunk,
+                        mutant,
+                        result.history.text(),
+                    )
                 )
-            )
-        if progress is not None:
-            progress(n, len(seeds), result)
-        if failures and stop_at_first:
-            break
+            if progress is not None:
+                progress(n, len(seeds), result)
+            if failures and stop_at_first:
+                break
+    finally:
+        forks.close()
     return CampaignResult(
         seeds=ran,
         failures=failures,
@@ -185,9 +197,18 @@ def run_campaign(
 
 
 def shrink_schedule(
-    schedule: Schedule, plant: Callable[[Any], None] | None = None, budget: int = SHRINK_BUDGET
+    schedule: Schedule,
+    plant: Mutant | None = None,
+    forks: Forks | None = None,
+    budget: int = SHRINK_BUDGET,
 ) -> Schedule:
     """The schedule with as few faults as still break an invariant (greedy, one at a time)."""
+    if forks is None:
+        own = Forks()
+        try:
+            return shrink_schedule(schedule, plant, own, budget)
+        finally:
+            own.close()
     current, tries = schedule, 0
     changed = True
     while changed and current.faults:
@@ -197,7 +218,7 @@ def shrink_schedule(
                 return current
             tries += 1
             smaller = current.without(index)
-            if run(smaller, plant).failed:
+            if forks.play(smaller, plant).failed:
                 current, changed = smaller, True
                 break
     return current

@@ -45,15 +45,27 @@ def chaos() -> None:
 )
 @click.option("--mutant", "mutant_name", default=None, help="Plant this bug in every run.")
 @click.option("--shrink/--no-shrink", default=True, show_default=True)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Schedules played at once (forked processes).",
+)
 def campaign(
-    seed: int, schedules: int, out: Path | None, mutant_name: str | None, shrink: bool
+    seed: int,
+    schedules: int,
+    out: Path | None,
+    mutant_name: str | None,
+    shrink: bool,
+    jobs: int,
 ) -> None:
     """Run N seeded fault schedules and check the invariants after each."""
     quiet_logs()
     seeds = schedule_seeds(seed, schedules)
     with _progress(len(seeds), "schedules") as tick:
         result = _or_exit(
-            lambda: run_campaign(seeds, mutant=mutant_name, shrink=shrink, progress=tick)
+            lambda: run_campaign(seeds, mutant=mutant_name, shrink=shrink, progress=tick, jobs=jobs)
         )
     target = out or DEFAULT_OUT / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     _write(result, target)
@@ -213,6 +225,6 @@ def _or_exit(action: Callable[[], T]) -> T:
     except (ScheduleError, UnknownMutant, ExperimentError, click.UsageError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(COULD_NOT_RUN)
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # a cluster that would not start, a forked run that died
         click.echo(f"error: the run could not be made: {exc}", err=True)
         sys.exit(COULD_NOT_RUN)

@@ -23,8 +23,20 @@ class History:
         self.lines.append(json.dumps(record, sort_keys=True, separators=(",", ":"), default=str))
         return len(self.lines)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A finished history travels between processes as its lines; the clock stays behind.
+        return {"lines": self.lines}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._now = _finished
+        self.lines = state["lines"]
+
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
 
     def digest(self) -> str:
         return hashlib.sha256(self.text().encode()).hexdigest()
+
+
+def _finished() -> float:
+    raise RuntimeError("a history read back from another process is finished")

@@ -12,7 +12,7 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -47,6 +47,7 @@ SEAM_KIND: dict[str, FaultKind] = {
     "outage": "outage",
     "reset": "reset",
 }
+WARM_PATHS = ("/api/v1/chaos-warm-up", "/chaos-warm-up", "/graphql/chaos-warm-up")
 EVENT_STREAMS = ("order:created", "order:confirmed", "order:cancelled")
 
 
@@ -90,15 +91,55 @@ def overrides() -> dict[str, Any]:
 Mutant = Callable[[Cluster], None]
 
 
+class Stage:
+    """A started cluster on simulated time zero, waiting for the one schedule it will play.
+
+    Building and starting a cluster does not depend on the schedule (its ids come from a
+    source of its own), so a campaign builds one stage and forks it for every schedule: each
+    child plays from the very same state, and `run` (a replay) plays on a stage of its own
+    through the same steps, so both write the same history.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.clock = SimClock()
+        self.faults = Faults()
+        with using(SeededIds("stage")):
+            self.cluster = Cluster(
+                Wiring(clock=self.clock, faults=self.faults),
+                services=SERVICES,
+                overrides=overrides(),
+            )
+            self.loop.run_until_complete(self.cluster.start())
+            self.loop.run_until_complete(self._warm())
+
+    async def _warm(self) -> None:
+        """Ask every app for a path none of them serves: FastAPI builds its route tables on
+        the first request, and a forked child should find them built."""
+        for name in self.cluster.apps:
+            async with self.cluster.client(name) as client:
+                for path in WARM_PATHS:
+                    await client.get(path)
+
+    def play(self, schedule: Schedule, mutant: Mutant | None = None) -> RunResult:
+        """Play `schedule` on this stage; a stage plays once."""
+        self.faults.reseed(schedule.seed)
+        with using(SeededIds(schedule.seed)):
+            # run_until_complete makes a task in this context: the cluster's work for the
+            # schedule mints its ids from the schedule's source.
+            return self.loop.run_until_complete(Driver(schedule, self, mutant).run())
+
+    def close(self) -> None:
+        self.loop.close()
+
+
 def run(schedule: Schedule, mutant: Mutant | None = None) -> RunResult:
-    """Run `schedule` on its own event loop; the result holds the history and violations."""
-    return asyncio.run(_run(schedule, mutant))
-
-
-async def _run(schedule: Schedule, mutant: Mutant | None) -> RunResult:
-    with using(SeededIds(schedule.seed)):
-        # A task of its own, so every task of the cluster inherits the seeded ids.
-        return await asyncio.create_task(Driver(schedule, mutant).run())
+    """Run `schedule` on a stage of its own; the result holds the history and violations."""
+    stage = Stage()
+    try:
+        return stage.play(schedule, mutant)
+    finally:
+        stage.close()
 
 
 @dataclass
@@ -110,17 +151,14 @@ class Answer:
 @dataclass
 class Driver:
     schedule: Schedule
+    stage: Stage
     mutant: Mutant | None = None
-    clock: SimClock = field(default_factory=SimClock)
 
     def __post_init__(self) -> None:
+        self.clock = self.stage.clock
+        self.faults = self.stage.faults
+        self.cluster = self.stage.cluster
         self.history = History(self.clock.monotonic)
-        self.faults = Faults(seed=self.schedule.seed)
-        self.cluster = Cluster(
-            Wiring(clock=self.clock, faults=self.faults),
-            services=SERVICES,
-            overrides=overrides(),
-        )
         self.products: list[str] = []
         self.answers: dict[int, list[Answer]] = {}
         self.tasks: list[asyncio.Task[None]] = []
@@ -133,7 +171,6 @@ class Driver:
         self.supplied: dict[str, int] = {}
 
     async def run(self) -> RunResult:
-        await self.cluster.start()
         try:
             await self._seed()
             if self.mutant is not None:

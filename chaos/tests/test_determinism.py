@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chaos.campaign import run_campaign, schedule_seeds
 from chaos.run import run
 from chaos.schedule import generate
 
@@ -20,6 +21,14 @@ def test_the_same_seed_replays_the_same_history_byte_for_byte() -> None:
 
         assert first.history.text() == second.history.text()
         assert first.digest == second.digest
+
+
+def test_a_schedule_played_in_a_forked_campaign_writes_its_replays_history() -> None:
+    seeds = schedule_seeds(8, 3)
+
+    campaign = run_campaign(seeds, jobs=2)
+
+    assert campaign.digests == [run(generate(seed)).digest for seed in seeds]
 
 
 def test_a_different_seed_gives_a_different_history() -> None:

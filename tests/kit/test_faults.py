@@ -17,7 +17,7 @@ from estore.kit.clients import (
     ServiceClient,
 )
 from estore.kit.clock import FakeClock
-from estore.kit.faults import Faults
+from estore.kit.faults import Fault, Faults
 from estore.kit.transport import InProcessTransport
 
 T = TypeVar("T")
@@ -262,3 +262,14 @@ def test_disarming_one_kind_leaves_the_dependencys_other_faults_armed(faults: Fa
     assert [f.kind for f in faults.active("product")] == ["latency"]
     faults.disarm("product", "latency")
     assert not faults.armed("product")
+
+
+def test_reseeding_restarts_the_draws(faults: Faults) -> None:
+    def draws() -> list[float]:
+        return [faults._latency(Fault("latency", up_to=1.0)) for _ in range(3)]
+
+    faults.reseed(5)
+    first = draws()
+    faults.reseed(5)
+
+    assert draws() == first

@@ -65,6 +65,10 @@ class Faults:
         self._counts: Counter[tuple[str, FaultKind]] = Counter()
         self._history: deque[Injection] = deque(maxlen=history)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the draws from `seed`: the same armings then fire on the same attempts."""
+        self._rng = random.Random(seed)
+
     def inject_latency(
         self,
         dependency: str,
