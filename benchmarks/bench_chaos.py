@@ -2,18 +2,19 @@
 
 Run: .venv/bin/python benchmarks/bench_chaos.py [--schedules 12] [--stepped 3]
 
-The same campaign seeds run under each way of driving time, interleaved so background load
+The same campaign seeds run under each way of driving them, interleaved so background load
 hits them alike:
 
-  stepped+fixed   a fake clock moved in 5 ms steps (FakeClock.drive's way) and a fixed quiet
-                  period of 150 simulated seconds after the faults
+  stepped+fixed   a fresh cluster per schedule, a fake clock moved in 5 ms steps
+                  (FakeClock.drive's way) and a fixed quiet period of 150 simulated seconds
   jump+fixed      simulated time that jumps to the next sleeper once the loop is idle
                   (chaos.simclock), the same fixed quiet period
-  jump+quiet      the harness as it runs: jumps, and the quiet period ends as soon as the
-                  system is quiet (every call answered, sagas final, events consumed)
+  jump+quiet      the quiet period ends as soon as the system is quiet (every call answered,
+                  sagas final, events consumed)
+  fork            the campaign's way: jump+quiet on a fork of one started, warmed cluster
 
-Then one schedule's phases (cluster build, start-up and seeding, the workload, quiescing) for
-the harness as it runs. Ratios are schedules per second relative to stepped+fixed.
+Then one schedule's phases (cluster build and start, seeding, workload, quiescing) on a fresh
+cluster. Ratios are schedules per second relative to stepped+fixed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chaos.campaign import schedule_seeds
-from chaos.run import Driver, quiet_logs
+from chaos.forks import Forks
+from chaos.run import Driver, Stage, quiet_logs
 from chaos.schedule import Schedule, generate
 from chaos.simclock import SimClock
 from estore.kit.ids import SeededIds, using
@@ -55,35 +57,45 @@ class FixedQuiet(Driver):
         return False
 
 
+def fresh(driver: type[Driver], clock: Callable[[], SimClock]) -> Callable[[Schedule], None]:
+    def play(schedule: Schedule) -> None:
+        stage = Stage(clock())
+        stage.faults.reseed(schedule.seed)
+        with using(SeededIds(schedule.seed)):
+            stage.loop.run_until_complete(driver(schedule, stage).run())
+        stage.close()
+
+    return play
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
-    driver: Callable[[Schedule], Driver]
+    play: Callable[[Schedule], object]
 
 
-VARIANTS = (
-    Variant("stepped+fixed", lambda s: FixedQuiet(s, clock=SteppedClock())),
-    Variant("jump+fixed", lambda s: FixedQuiet(s)),
-    Variant("jump+quiet", lambda s: Driver(s)),
-)
+def variants(forks: Forks) -> tuple[Variant, ...]:
+    return (
+        Variant("stepped+fixed", fresh(FixedQuiet, SteppedClock)),
+        Variant("jump+fixed", fresh(FixedQuiet, SimClock)),
+        Variant("jump+quiet", fresh(Driver, SimClock)),
+        Variant("fork", forks.play),
+    )
 
 
-def run_one(make: Callable[[Schedule], Driver], schedule: Schedule) -> float:
-    async def main() -> None:
-        with using(SeededIds(schedule.seed)):
-            await asyncio.create_task(make(schedule).run())
-
+def timed(play: Callable[[Schedule], object], schedule: Schedule) -> float:
     started = time.perf_counter()
-    asyncio.run(main())
+    play(schedule)
     return time.perf_counter() - started
 
 
 def phases(schedule: Schedule) -> dict[str, float]:
-    async def main() -> dict[str, float]:
-        marks = [time.perf_counter()]
-        driver = Driver(schedule)
-        marks.append(time.perf_counter())
-        await driver.cluster.start()
+    marks = [time.perf_counter()]
+    stage = Stage()
+    marks.append(time.perf_counter())
+    driver = Driver(schedule, stage)
+
+    async def main() -> None:
         await driver._seed()
         marks.append(time.perf_counter())
         await driver._play()
@@ -91,14 +103,12 @@ def phases(schedule: Schedule) -> dict[str, float]:
         await driver._quiesce()
         marks.append(time.perf_counter())
         await driver.cluster.stop()
-        names = ("build", "start+seed", "workload", "quiesce")
-        return {n: marks[i + 1] - marks[i] for i, n in enumerate(names)}
 
-    async def seeded() -> dict[str, float]:
-        with using(SeededIds(schedule.seed)):
-            return await asyncio.create_task(main())
-
-    return asyncio.run(seeded())
+    with using(SeededIds(schedule.seed)):
+        stage.loop.run_until_complete(main())
+    stage.close()
+    names = ("build+start", "seed", "workload", "quiesce")
+    return {n: marks[i + 1] - marks[i] for i, n in enumerate(names)}
 
 
 def main() -> None:
@@ -108,25 +118,29 @@ def main() -> None:
     args = parser.parse_args()
     quiet_logs()
     seeds = schedule_seeds(2026, args.schedules)
-    run_one(Driver, generate(seeds[0]))  # imports and first-use caches
-    spent: dict[str, list[float]] = {v.name: [] for v in VARIANTS}
+    forks = Forks()
+    ways = variants(forks)
+    for way in ways:
+        way.play(generate(seeds[0]))  # imports and first-use caches
+    spent: dict[str, list[float]] = {v.name: [] for v in ways}
     for n, seed in enumerate(seeds):
-        for variant in VARIANTS:
-            if variant.name.startswith("stepped") and n >= args.stepped:
+        for way in ways:
+            if way.name.startswith("stepped") and n >= args.stepped:
                 continue
-            spent[variant.name].append(run_one(variant.driver, generate(seed)))
-    base = len(spent[VARIANTS[0].name]) / sum(spent[VARIANTS[0].name])
+            spent[way.name].append(timed(way.play, generate(seed)))
+    forks.close()
+    base = len(spent[ways[0].name]) / sum(spent[ways[0].name])
     print(f"{'variant':<15} {'schedules':>9} {'s/schedule':>11} {'schedules/s':>12} {'x':>6}")
-    for variant in VARIANTS:
-        times = spent[variant.name]
+    for way in ways:
+        times = spent[way.name]
         rate = len(times) / sum(times)
         print(
-            f"{variant.name:<15} {len(times):>9} {statistics.mean(times):>11.3f} "
+            f"{way.name:<15} {len(times):>9} {statistics.mean(times):>11.3f} "
             f"{rate:>12.2f} {rate / base:>6.1f}"
         )
     split = [phases(generate(seed)) for seed in seeds[: min(6, len(seeds))]]
     total = sum(sum(p.values()) for p in split)
-    print("phases of jump+quiet (share of a schedule's time):")
+    print("phases of a schedule on a fresh cluster (jump+quiet):")
     for name in split[0]:
         share = sum(p[name] for p in split)
         print(f"  {name:<11} {share / len(split):.3f} s  {100 * share / total:5.1f}%")

@@ -100,9 +100,9 @@ class Stage:
     through the same steps, so both write the same history.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: SimClock | None = None) -> None:
         self.loop = asyncio.new_event_loop()
-        self.clock = SimClock()
+        self.clock = clock or SimClock()
         self.faults = Faults()
         with using(SeededIds("stage")):
             self.cluster = Cluster(
