@@ -7,20 +7,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chaos.campaign import run_campaign, schedule_seeds
-from chaos.run import run
+from chaos.run import RunResult, run
 from chaos.schedule import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (3, 11)
 
 
-def test_the_same_seed_replays_the_same_history_byte_for_byte() -> None:
-    for seed in SEEDS:
-        first, second = run(generate(seed)), run(generate(seed))
+@pytest.fixture(scope="module")
+def runs() -> dict[int, RunResult]:
+    return {seed: run(generate(seed)) for seed in SEEDS}
 
-        assert first.history.text() == second.history.text()
-        assert first.digest == second.digest
+
+def test_the_same_seed_replays_the_same_history_byte_for_byte(runs: dict[int, RunResult]) -> None:
+    again = run(generate(SEEDS[0]))
+
+    assert again.history.text() == runs[SEEDS[0]].history.text()
+    assert again.digest == runs[SEEDS[0]].digest
 
 
 def test_a_schedule_played_in_a_forked_campaign_writes_its_replays_history() -> None:
@@ -31,13 +37,13 @@ def test_a_schedule_played_in_a_forked_campaign_writes_its_replays_history() -> 
     assert campaign.digests == [run(generate(seed)).digest for seed in seeds]
 
 
-def test_a_different_seed_gives_a_different_history() -> None:
-    assert run(generate(SEEDS[0])).digest != run(generate(SEEDS[1])).digest
+def test_a_different_seed_gives_a_different_history(runs: dict[int, RunResult]) -> None:
+    assert runs[SEEDS[0]].digest != runs[SEEDS[1]].digest
 
 
-def test_the_history_does_not_depend_on_the_hash_seed() -> None:
+def test_the_history_does_not_depend_on_the_hash_seed(runs: dict[int, RunResult]) -> None:
     """Another process with another PYTHONHASHSEED writes the same bytes."""
-    here = run(generate(SEEDS[0])).digest
+    here = runs[SEEDS[0]].digest
     script = (
         "from chaos.run import quiet_logs, run\n"
         "from chaos.schedule import generate\n"
@@ -54,8 +60,10 @@ def test_the_history_does_not_depend_on_the_hash_seed() -> None:
     assert there.stdout.strip().splitlines()[-1] == here
 
 
-def test_the_history_records_calls_answers_faults_and_the_end_state() -> None:
-    result = run(generate(SEEDS[0]))
+def test_the_history_records_calls_answers_faults_and_the_end_state(
+    runs: dict[int, RunResult],
+) -> None:
+    result = runs[SEEDS[0]]
     events = {line.split('"event":"')[1].split('"')[0] for line in result.history.lines}
 
     assert {"seeded", "call", "answer", "quiesce", "final_product", "final_order"} <= events
