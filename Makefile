@@ -23,10 +23,11 @@ up: $(STAMP)
 test: lint $(NODE_STAMP)
 	$(PY) -m pytest
 	$(PY) -m pytest contracts
+	$(PY) -m pytest chaos
 	bash tests/real-redis.sh $(PY)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks
+	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks chaos
 	$(VENV)/bin/mypy
 
 load: $(STAMP)

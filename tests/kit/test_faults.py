@@ -17,7 +17,7 @@ from estore.kit.clients import (
     ServiceClient,
 )
 from estore.kit.clock import FakeClock
-from estore.kit.faults import Faults
+from estore.kit.faults import Fault, Faults
 from estore.kit.transport import InProcessTransport
 
 T = TypeVar("T")
@@ -237,3 +237,39 @@ async def test_faults_are_kept_per_dependency(
 def test_meaningless_faults_are_refused(arm: Any) -> None:
     with pytest.raises(ValueError):
         arm(Faults())
+
+
+async def test_reset_fault_lets_the_dependency_act_and_loses_its_answer(
+    product: Product, clock: FakeClock, faults: Faults
+) -> None:
+    faults.inject_reset("product", times=1)
+    client = make_client(product, clock, faults)
+
+    with pytest.raises(DependencyUnavailable):
+        await clock.drive(client.post("/items/1"))
+
+    assert product.hits == 1  # the work was done; only the answer was lost
+    assert [i.kind for i in faults.history] == ["reset"]
+    assert (await clock.drive(client.post("/items/2"))).json() == {"item": "2"}
+
+
+def test_disarming_one_kind_leaves_the_dependencys_other_faults_armed(faults: Faults) -> None:
+    faults.inject_latency("product", 0.1)
+    faults.inject_outage("product", times=3)
+
+    faults.disarm("product", "outage")
+
+    assert [f.kind for f in faults.active("product")] == ["latency"]
+    faults.disarm("product", "latency")
+    assert not faults.armed("product")
+
+
+def test_reseeding_restarts_the_draws(faults: Faults) -> None:
+    def draws() -> list[float]:
+        return [faults._latency(Fault("latency", up_to=1.0)) for _ in range(3)]
+
+    faults.reseed(5)
+    first = draws()
+    faults.reseed(5)
+
+    assert draws() == first

@@ -20,8 +20,12 @@ def paging_query(minimum: int, maximum: int | None = None) -> Any:
     return Query(json_schema_extra=bounds)
 
 
-def service_of(request: HTTPConnection) -> Any:
-    """FastAPI dependency: the use cases of the service that owns this app."""
+async def service_of(request: HTTPConnection) -> Any:
+    """FastAPI dependency: the use cases of the service that owns this app.
+
+    Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, which costs a
+    thread hop per request and lets thread timing decide the order requests go on in.
+    """
     return request.app.state.service
 
 

@@ -3,7 +3,9 @@
 `ServiceClient` applies the active faults to every attempt before the transport is called,
 so retries, breakers and deadlines meet an injected fault exactly as they would a real one:
 latency sleeps on the injected clock, an error fault answers with that status, a timeout
-fault hangs until the caller's deadline cancels it, an outage raises `httpx.ConnectError`.
+fault hangs until the caller's deadline cancels it, an outage raises `httpx.ConnectError`,
+and a reset lets the request reach the dependency and loses its answer on the way back
+(`httpx.RemoteProtocolError`): the work was done, the caller cannot know it.
 Whether a fault fires is drawn from one seeded RNG, so a run with the same seed and the same
 call order injects the same faults. What was injected is counted and recorded.
 """
@@ -20,11 +22,11 @@ import httpx
 
 from estore.kit.clock import Clock
 
-FaultKind = Literal["latency", "error", "timeout", "outage"]
+FaultKind = Literal["latency", "error", "timeout", "outage", "reset"]
 
 # Latency runs first and lets the call go on; the others end the attempt. Among those, the
 # harshest wins, so an outage armed alongside an error fault looks like an outage.
-_ORDER: dict[FaultKind, int] = {"latency": 0, "outage": 1, "timeout": 2, "error": 3}
+_ORDER: dict[FaultKind, int] = {"latency": 0, "outage": 1, "timeout": 2, "error": 3, "reset": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,10 @@ class Faults:
         self._counts: Counter[tuple[str, FaultKind]] = Counter()
         self._history: deque[Injection] = deque(maxlen=history)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the draws from `seed`: the same armings then fire on the same attempts."""
+        self._rng = random.Random(seed)
+
     def inject_latency(
         self,
         dependency: str,
@@ -96,6 +102,12 @@ class Faults:
     ) -> None:
         """Refuse connections, as a dependency that is down does."""
         self._arm(dependency, Fault("outage", rate, times=times))
+
+    def inject_reset(
+        self, dependency: str, *, rate: float = 1.0, times: int | None = None
+    ) -> None:
+        """Let calls reach the dependency, then drop the connection before the answer."""
+        self._arm(dependency, Fault("reset", rate, times=times))
 
     def clear(self, dependency: str | None = None) -> None:
         """Disarm every fault, or those of one dependency. Counts and history are kept."""
@@ -138,7 +150,7 @@ class Faults:
         timeout, or returns None to let the attempt go on to the transport.
         """
         for fault in self.active(dependency):
-            if fault.rate < 1.0 and self._rng.random() >= fault.rate:
+            if fault.kind == "reset" or not self._draw(fault):
                 continue
             if fault.kind == "latency":
                 delay = self._latency(fault)
@@ -148,6 +160,18 @@ class Faults:
             self._fired(dependency, fault, clock, fault.status if fault.kind == "error" else None)
             return await _terminal(fault, request)
         return None
+
+    def after(self, dependency: str, request: httpx.Request, clock: Clock) -> None:
+        """Play a reset on an attempt the dependency has answered: the answer is lost."""
+        for fault in self.active(dependency):
+            if fault.kind == "reset" and self._draw(fault):
+                self._fired(dependency, fault, clock, None)
+                raise httpx.RemoteProtocolError(
+                    "injected reset: the connection dropped after the request", request=request
+                )
+
+    def _draw(self, fault: Fault) -> bool:
+        return fault.rate >= 1.0 or self._rng.random() < fault.rate
 
     def _arm(self, dependency: str, fault: Fault) -> None:
         if not 0.0 < fault.rate <= 1.0:
@@ -161,7 +185,9 @@ class Faults:
         if fault.times is not None:
             self._left[(dependency, fault.kind)] = fault.times
 
-    def _disarm(self, dependency: str, kind: FaultKind) -> None:
+    def disarm(self, dependency: str, kind: FaultKind) -> None:
+        """Disarm one kind of fault of one dependency, leaving its others armed."""
+        self._left.pop((dependency, kind), None)
         remaining = [f for f in self._armed.get(dependency, ()) if f.kind != kind]
         if remaining:
             self._armed[dependency] = remaining
@@ -183,7 +209,7 @@ class Faults:
             self._left[key] -= 1
             if self._left[key] == 0:
                 del self._left[key]
-                self._disarm(dependency, fault.kind)
+                self.disarm(dependency, fault.kind)
 
 
 async def _terminal(fault: Fault, request: httpx.Request) -> httpx.Response:

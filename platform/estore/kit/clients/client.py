@@ -289,6 +289,8 @@ class ServiceClient:
                 await response.aread()
             finally:
                 await response.aclose()
+        if self.faults is not None and self.faults.armed(self.name):
+            self.faults.after(self.name, request, self._clock)
         return response
 
     def _server_error(self, response: httpx.Response) -> DependencyError:

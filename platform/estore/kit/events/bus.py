@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,11 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from estore.kit.clock import Clock
+from estore.kit.clock import Clock, SystemClock
 from estore.kit.events.consumer import GroupConsumer, Handler, dead_letter_stream
 from estore.kit.events.model import Backoff, Event, new_event, text
 from estore.kit.events.outbox import Outbox
+from estore.kit.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ class EventBus:
         self._listen_redis = listen_redis or redis
         self._db = db
         self._clock = clock
+        # A blocking XREADGROUP waits on the system clock (fakeredis's too, since 2.x blocks
+        # for real). Under an injected clock the loop sleeps the wait on that clock instead:
+        # mixing the two let real time decide when a simulated consumer saw its events.
+        self._block_reads = isinstance(clock, SystemClock)
         self._handlers: dict[str, Handler] = {}
         self._outbox = Outbox(
             db,
@@ -97,7 +101,7 @@ class EventBus:
         )
         self._consumer = GroupConsumer(
             group=service,
-            consumer=consumer or f"{service}-{uuid.uuid4().hex[:12]}",
+            consumer=consumer or f"{service}-{new_id()[:12]}",
             redis=redis,
             db=db,
             clock=clock,
@@ -247,7 +251,8 @@ class EventBus:
         while True:
             started = self._clock.monotonic()
             try:
-                seen = await self._reclaim_if_due() + await self._consumer.consume(wait)
+                block = wait if self._block_reads else None
+                seen = await self._reclaim_if_due() + await self._consumer.consume(block)
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -257,7 +262,7 @@ class EventBus:
             if seen:
                 wait = self._poll_interval
                 continue
-            # Real Redis spent `wait` blocked in XREADGROUP; fakeredis returned at once, so the
+            # A blocked XREADGROUP spent (part of) `wait` already; an unblocked one none, so the
             # rest of the wait is slept here. Idle waits grow so an idle service costs little.
             await self._clock.sleep(wait - (self._clock.monotonic() - started))
             wait = min(wait * 2, self._max_poll_interval)

@@ -82,8 +82,8 @@ class GroupConsumer:
     async def consume(self, wait: float | None = None) -> int:
         """Handle due retries, then new entries; wait up to `wait` seconds for new ones.
 
-        Returns how many entries were looked at. `wait` is a BLOCK on a real Redis; fakeredis
-        answers at once, so the caller does the waiting it asked for.
+        Returns how many entries were looked at. `wait` becomes an XREADGROUP BLOCK (on the
+        system clock); None reads without blocking and leaves the waiting to the caller.
         """
         try:
             await self._ensure_groups()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,8 @@ from typing import Any
 from opentelemetry import propagate
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from redis.typing import EncodableT, FieldT
+
+from estore.kit.ids import new_uuid
 
 # One stream entry holds one field: the event's JSON. Keeping the envelope in one field keeps
 # its types (ints, nested dicts) intact, which flat stream fields (all strings) would not.
@@ -39,7 +40,7 @@ def new_event(
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return Event(
-        id=str(uuid.uuid4()),
+        id=new_uuid(),
         type=name,
         time=time,
         producer=producer,

@@ -11,12 +11,12 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bson import ObjectId
 from motor.motor_asyncio import AsyncIOMotorClientSession, AsyncIOMotorDatabase
 from redis.asyncio import Redis
 
 from estore.kit.clock import Clock
 from estore.kit.events.model import Event, encode
+from estore.kit.ids import new_object_id
 
 OUTBOX_COLLECTION = "outbox"
 
@@ -52,7 +52,7 @@ class Outbox:
     async def add(self, event: Event, *, session: AsyncIOMotorClientSession | None = None) -> None:
         # ObjectIds grow within a process, so sorting on _id relays in publish order.
         document = {
-            "_id": ObjectId(),
+            "_id": new_object_id(),
             "event_id": event.id,
             "stream": event.type,
             "event": event.model_dump(mode="json"),

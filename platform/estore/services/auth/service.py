@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-import uuid
 from datetime import timedelta
 
 import structlog
@@ -16,6 +15,7 @@ from estore.kit.clock import Clock
 from estore.kit.errors import NotFound, TooManyRequests, Unauthorized
 from estore.kit.events import EventBus
 from estore.kit.identity import Caller, Revocations, Role, TokenIssuer
+from estore.kit.ids import new_id
 from estore.kit.ratelimit import Backoff, BackoffPolicy, Limit, RateLimiter
 from estore.services.auth.events import USER_REGISTERED, user_registered
 from estore.services.auth.models import (
@@ -95,7 +95,7 @@ class AuthService:
         now = self._clock.now()
         password_hash = await asyncio.to_thread(self._hasher.hash, form.password)
         user = User(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             email=form.email,
             email_key=email_key(form.email),
             name=form.name,
@@ -196,7 +196,7 @@ class AuthService:
         now = self._clock.now()
         secret = secrets.token_urlsafe(32)
         session = Session(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             user_id=user.id,
             refresh_hash=_hash_secret(secret),
             created_at=now,

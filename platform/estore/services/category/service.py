@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from estore.kit.clock import Clock
 from estore.kit.errors import BadRequest, Conflict, NotFound
+from estore.kit.ids import new_id
 from estore.services.category.cache import CategoryCache
 from estore.services.category.models import (
     Category,
@@ -93,7 +92,7 @@ class CategoryService:
         ancestors = self._ancestors_under(tree, form.parent_id)
         now = self._clock.now()
         category = Category(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             name=form.name,
             slug=form.slug or slugify(form.name),
             parent_id=form.parent_id,

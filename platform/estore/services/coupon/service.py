@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound
 from estore.kit.identity import Caller, Role
+from estore.kit.ids import new_id
 from estore.services.coupon import rules
 from estore.services.coupon.models import (
     CartItem,
@@ -120,7 +120,7 @@ class CouponService:
         if coupon is None or decision.reason is not None:
             raise CouponRejected(decision.reason or rules.UNKNOWN)
         claim = Redemption(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             order_id=request.order_id,
             customer_id=request.customer_id,
             status=RedemptionStatus.PENDING,
@@ -144,7 +144,7 @@ class CouponService:
     def _tombstone(self, order_id: str, caller: Caller) -> Redemption:
         now = _millis(self._clock.now())
         return Redemption(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             order_id=order_id,
             customer_id=caller.user_id,
             status=RedemptionStatus.RELEASED,
@@ -158,7 +158,7 @@ class CouponService:
     async def create(self, form: CouponInput) -> CouponView:
         now = _millis(self._clock.now())
         coupon = Coupon(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             **form.model_dump(exclude={"code"}),
             code=normalise_code(form.code),
             created_at=now,

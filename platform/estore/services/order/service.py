@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable
 from estore.kit.identity import Caller, Role
+from estore.kit.ids import new_id
 from estore.kit.money import Money
 from estore.kit.paging import page_offset, page_size
 from estore.services.order.models import (
@@ -47,7 +47,7 @@ class OrderService:
         if existing is not None:
             return self._replayed(existing, request), False
         now = self._clock.now()
-        order_id = uuid.uuid4().hex
+        order_id = new_id()
         zero = Money.zero(self._settings.currency)
         saga = Saga(
             _id=order_id,

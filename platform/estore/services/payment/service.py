@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, NotFound, ServiceError
+from estore.kit.ids import new_id
 from estore.services.payment.chaos import Chaos
 from estore.services.payment.models import (
     TEST_CARDS,
@@ -113,7 +113,7 @@ class PaymentService:
         else:
             raise Conflict("the charge kept changing; try the refund again")
         refund = Refund(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             idempotency_key=request.idempotency_key,
             charge_id=charge.id,
             amount=amount,
@@ -144,7 +144,7 @@ class PaymentService:
 
     def _new_charge(self, request: ChargeRequest, decline: DeclineCode | None) -> Charge:
         return Charge(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             idempotency_key=request.idempotency_key,
             status=ChargeStatus.DECLINED if decline else ChargeStatus.SUCCEEDED,
             amount=request.amount,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ import structlog
 
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, NotFound, Unprocessable
+from estore.kit.ids import new_id
 from estore.services.product.models import (
     ProductDoc,
     Reservation,
@@ -188,7 +188,7 @@ class Reservations:
             )
         now = self._clock.now()
         return ReservationDoc(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             reservation_key=request.reservation_key,
             status=S.PENDING,
             items=[_snapshot(found[line.product_id], line.quantity) for line in request.items],

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from estore.kit.clock import Clock
 from estore.kit.errors import BadRequest, Conflict, NotFound, validated
 from estore.kit.identity import Caller
+from estore.kit.ids import new_id
 from estore.kit.paging import page_size
 from estore.services.product.categories import CategoryDirectory
 from estore.services.product.listing import (
@@ -102,7 +102,7 @@ class ProductService:
             await self._require_category(form.category_id)
         now = self._clock.now()
         doc = ProductDoc(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             **form.model_dump(),
             available=form.stock,
             created_at=now,
@@ -136,7 +136,7 @@ class ProductService:
                 details=[{"product_id": product_id, "available": latest.available}],
             )
         record = StockRecord(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             product_id=product_id,
             delta=delta,
             stock_after=doc.stock,
@@ -158,7 +158,7 @@ class ProductService:
     async def add_review(self, product_id: str, form: ReviewInput, caller: Caller) -> Review:
         await self._doc(product_id)
         review = Review(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             product_id=product_id,
             customer_id=caller.user_id,
             rating=form.rating,

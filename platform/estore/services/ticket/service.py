@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -11,6 +10,7 @@ from estore.kit.clients import DependencyError, ServiceClient
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable, Unprocessable
 from estore.kit.identity import Caller, InternalIdentity, acting_as
+from estore.kit.ids import new_id
 from estore.kit.paging import page_offset, page_size
 from estore.services.ticket.models import (
     STAFF,
@@ -64,7 +64,7 @@ class TicketService:
             await self._check_order(caller, form.order_id)
         now = self._now()
         ticket = Ticket(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             customer_id=caller.user_id,
             customer_email=caller.email,
             subject=form.subject,
@@ -189,7 +189,7 @@ class TicketService:
 
     def _message(self, ticket_id: str, seq: int, caller: Caller, body: str) -> Message:
         return Message(
-            _id=uuid.uuid4().hex,
+            _id=new_id(),
             ticket_id=ticket_id,
             seq=seq,
             author_id=caller.user_id,

@@ -1,0 +1,183 @@
+"""Mutants: bugs the harness plants in a live cluster, to prove the invariants can see them.
+
+The services carry no mutant switches: each mutant replaces one method on one live object of
+a freshly built cluster (an instance attribute shadowing the class's), so the bug exists only
+in that run. A mutant that no schedule catches means an invariant is blind.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from estore.cluster import Cluster
+
+
+class UnknownMutant(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    bug: str
+    plant: Callable[[Cluster], None]
+
+
+def _order_ctx(cluster: Cluster) -> Any:
+    return cluster.apps["order"].state.service.runner.ctx
+
+
+def _product(cluster: Cluster) -> Any:
+    return cluster.apps["product"].state.service
+
+
+async def _nothing(*_: Any, **__: Any) -> None:
+    return None
+
+
+def refund_skipped(cluster: Cluster) -> None:
+    _order_ctx(cluster).refund_charge = _nothing
+
+
+def coupon_release_skipped(cluster: Cluster) -> None:
+    _order_ctx(cluster).peers.coupon.release = _nothing
+
+
+def restock_skipped(cluster: Cluster) -> None:
+    _order_ctx(cluster).peers.product.restock = _nothing
+
+
+def double_charge(cluster: Cluster) -> None:
+    payment = _order_ctx(cluster).peers.payment
+    charge = payment.charge
+
+    async def twice(body: dict[str, Any]) -> dict[str, Any]:
+        first: dict[str, Any] = await charge(body)
+        await charge({**body, "idempotency_key": f"{body['idempotency_key']}:again"})
+        return first
+
+    payment.charge = twice
+
+
+def charge_key_unstable(cluster: Cluster) -> None:
+    ctx = _order_ctx(cluster)
+    counter = itertools.count()
+    ctx.charge_key = lambda saga: f"order:{saga.order_id}:charge:{next(counter)}"
+
+
+def outbox_write_lost(cluster: Cluster) -> None:
+    bus = _order_ctx(cluster).bus
+    publish = bus.publish
+
+    async def lossy(name: str, data: Any, **kwargs: Any) -> Any:
+        if name == "order:confirmed":
+            return None
+        return await publish(name, data, **kwargs)
+
+    bus.publish = lossy
+
+
+def stock_decremented_twice(cluster: Cluster) -> None:
+    """The original design's bug: the order:confirmed consumer takes the stock again."""
+    service = _product(cluster)
+    record_sale = service.record_sale
+
+    async def and_take_stock(order_id: str, items: list[dict[str, Any]]) -> bool:
+        counted: bool = await record_sale(order_id, items)
+        if counted:
+            for item in items:
+                await service._repo.change_stock(
+                    str(item["product_id"]), -int(item["quantity"]), service._clock.now()
+                )
+        return counted
+
+    service.record_sale = and_take_stock
+
+
+def sale_counted_twice(cluster: Cluster) -> None:
+    """The consumer's once-per-order check dropped: a redelivered event counts again."""
+
+    async def always_new(order_id: str, at: Any) -> bool:
+        return True
+
+    _product(cluster)._repo.record_sale = always_new
+
+
+def release_applied_twice(cluster: Cluster) -> None:
+    repo = _product(cluster)._repo
+    unhold = repo.unhold
+
+    async def twice(product_id: str, reservation_id: str, quantity: int) -> bool:
+        released: bool = await unhold(product_id, reservation_id, quantity)
+        if released:
+            await repo._products.update_one({"_id": product_id}, {"$inc": {"available": quantity}})
+        return released
+
+    repo.unhold = twice
+
+
+def breaker_never_opens(cluster: Cluster) -> None:
+    for infra in cluster.infras.values():
+        for name in infra.clients:
+            infra.clients[name].breaker.failure_threshold = 10**9
+
+
+def recovery_skipped(cluster: Cluster) -> None:
+    runner = cluster.apps["order"].state.service.runner
+
+    async def nothing_recovered() -> int:
+        return 0
+
+    runner.recover = nothing_recovered
+
+
+MUTANTS: dict[str, Mutant] = {
+    m.name: m
+    for m in (
+        Mutant("refund_skipped", "a compensation skipped: the refund", refund_skipped),
+        Mutant(
+            "coupon_release_skipped",
+            "a compensation skipped: the coupon release",
+            coupon_release_skipped,
+        ),
+        Mutant("restock_skipped", "a cancellation does not restock", restock_skipped),
+        Mutant("double_charge", "the saga charges the card twice", double_charge),
+        Mutant(
+            "charge_key_unstable",
+            "an idempotency check dropped: a fresh charge key per attempt",
+            charge_key_unstable,
+        ),
+        Mutant("outbox_write_lost", "an outbox write lost (order:confirmed)", outbox_write_lost),
+        Mutant(
+            "stock_decremented_twice",
+            "stock confirmed twice (the order:confirmed consumer takes it again)",
+            stock_decremented_twice,
+        ),
+        Mutant(
+            "sale_counted_twice",
+            "a consumer's idempotency check dropped (redelivered events count twice)",
+            sale_counted_twice,
+        ),
+        Mutant(
+            "release_applied_twice",
+            "a reservation release gives the stock back twice",
+            release_applied_twice,
+        ),
+        Mutant("breaker_never_opens", "a breaker that never opens", breaker_never_opens),
+        Mutant(
+            "recovery_skipped",
+            "saga recovery does nothing after a crash",
+            recovery_skipped,
+        ),
+    )
+}
+
+
+def mutant(name: str) -> Mutant:
+    try:
+        return MUTANTS[name]
+    except KeyError:
+        raise UnknownMutant(f"unknown mutant {name!r}; known: {', '.join(MUTANTS)}") from None
