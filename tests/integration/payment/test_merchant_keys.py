@@ -84,7 +84,8 @@ async def test_without_the_merchant_key_payment_and_order_refuse_to_start(servic
         build_service(
             SERVICES[service], Wiring(), internal_signing_key="k" * 32, payment_secret_key=None
         )
-    assert str(refused.value) == f"{service}: set PAYMENT_SECRET_KEY in the environment"
+    message = str(refused.value)
+    assert service in message and "PAYMENT_SECRET_KEY" in message and "\n" not in message
 
 
 async def test_a_short_merchant_key_is_refused_in_one_line() -> None:
