@@ -1,7 +1,7 @@
 """Consumer pact order -> payment: charge a card, find a charge by key, refund a charge.
 
-Every request carries the merchant's secret key; the pact holds only its shape, and the
-provider's verification replays it with the real key.
+Every request carries the merchant's secret key (the pact holds only its shape; provider
+verification replays it with the real key) and no signed caller: the processor is outside.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ CHARGE_ID = "c0ffee00c0ffee00c0ffee00c0ffee00"
 
 
 def expect(book: PactBook, description: str, **request: Any) -> Any:
-    """An order -> payment interaction: every request carries the merchant's key."""
-    return expect_any(book, description, headers=MERCHANT_AUTHORIZATION, **request)
+    """An order -> payment interaction: the merchant's key, and no caller of ours."""
+    return expect_any(
+        book, description, headers=MERCHANT_AUTHORIZATION, forwards_caller=False, **request
+    )
 
 
 def merchant(client: Any) -> PaymentPeer:
@@ -70,7 +72,7 @@ async def test_order_charges_a_card_and_keeps_the_charge_id(book: PactBook) -> N
         status=201,
         response=charge(),
     )
-    async with served_client(pact, "payment") as client:
+    async with served_client(pact, "payment", forwards_caller=False) as client:
         made = await merchant(client).charge(charge_body("4242424242424242"))
     assert made["id"] == CHARGE_ID
     book.record(pact)
@@ -93,7 +95,7 @@ async def test_order_tells_the_customer_why_a_card_was_declined(book: PactBook) 
             }
         },
     )
-    async with served_client(pact, "payment") as client:
+    async with served_client(pact, "payment", forwards_caller=False) as client:
         try:
             await merchant(client).charge(charge_body("4000000000009995"))
         except Rejected as rejected:
@@ -115,7 +117,7 @@ async def test_order_finds_a_charge_by_its_idempotency_key(book: PactBook) -> No
         status=200,
         response=charge(),
     )
-    async with served_client(pact, "payment") as client:
+    async with served_client(pact, "payment", forwards_caller=False) as client:
         found = await merchant(client).find(KEY)
     assert found is not None and found["status"] == "SUCCEEDED"
     book.record(pact)
@@ -131,7 +133,7 @@ async def test_order_learns_that_no_charge_was_made_under_a_key(book: PactBook) 
         query={"idempotency_key": KEY},
         status=404,
     )
-    async with served_client(pact, "payment") as client:
+    async with served_client(pact, "payment", forwards_caller=False) as client:
         assert await merchant(client).find(KEY) is None
     book.record(pact)
 
@@ -154,6 +156,6 @@ async def test_order_refunds_the_rest_of_a_charge(book: PactBook) -> None:
             "created_at": timestamp(),
         },
     )
-    async with served_client(pact, "payment") as client:
+    async with served_client(pact, "payment", forwards_caller=False) as client:
         await merchant(client).refund(CHARGE_ID, f"{KEY}-refund")
     book.record(pact)

@@ -20,8 +20,11 @@ CALLER_HEADER_REGEX = r"^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 
 
 @asynccontextmanager
-async def client_to(name: str, base_url: str) -> AsyncIterator[ServiceClient]:
-    """The kit's `ServiceClient` for `name` as its consumer builds it, aimed at `base_url`.
+async def client_to(
+    name: str, base_url: str, forwards_caller: bool = True
+) -> AsyncIterator[ServiceClient]:
+    """The kit's `ServiceClient` for `name` as its consumer builds it, aimed at `base_url`;
+    `forwards_caller=False` builds it as for an external system, which gets no caller.
 
     One attempt only: a retry would replay the interaction and hide a mismatch.
     """
@@ -30,6 +33,7 @@ async def client_to(name: str, base_url: str) -> AsyncIterator[ServiceClient]:
         clock=SystemClock(),
         registry=CollectorRegistry(),
         header_providers=[caller_headers],
+        external=() if forwards_caller else (name,),
         retry=RetryPolicy(attempts=1),
         deadline=5.0,
     )

@@ -27,18 +27,20 @@ def expect(
     status: int,
     response: Any = None,
     headers: dict[str, Any] | None = None,
+    forwards_caller: bool = True,
 ) -> Pact:
     """A one-interaction pact: the request as the consumer sends it, the answer it needs.
 
-    `headers` are further request headers the provider needs (values may be matchers).
+    `headers` are further request headers the provider needs (values may be matchers);
+    `forwards_caller=False` for a provider outside our network, which never gets one.
     """
     pact = book.new()
-    interaction = (
-        pact.upon_receiving(description)
-        .given(state, params or {})
-        .with_request(method, path)
-        .with_header(CALLER_HEADER, match.regex("v1.e30.c2ln", regex=CALLER_HEADER_REGEX))
-    )
+    interaction = pact.upon_receiving(description).given(state, params or {})
+    interaction.with_request(method, path)
+    if forwards_caller:
+        interaction.with_header(
+            CALLER_HEADER, match.regex("v1.e30.c2ln", regex=CALLER_HEADER_REGEX)
+        )
     for name, value in (headers or {}).items():
         interaction.with_header(name, value)
     for name, value in (query or {}).items():
@@ -52,8 +54,11 @@ def expect(
 
 
 @asynccontextmanager
-async def served_client(pact: Pact, provider: str) -> AsyncIterator[ServiceClient]:
-    """The kit's client to `provider`, aimed at this pact's mock server, forwarding a customer."""
+async def served_client(
+    pact: Pact, provider: str, forwards_caller: bool = True
+) -> AsyncIterator[ServiceClient]:
+    """The kit's client to `provider`, aimed at this pact's mock server, while serving a
+    customer; it forwards that customer unless `forwards_caller` is False (external systems)."""
     with pact.serve() as server, acting_as_customer():
-        async with client_to(provider, str(server.url)) as client:
+        async with client_to(provider, str(server.url), forwards_caller) as client:
             yield client

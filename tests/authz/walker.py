@@ -264,12 +264,10 @@ def rest_outcome(response: httpx.Response) -> str:
 
 
 def graphql_outcome(response: httpx.Response) -> str:
+    if response.status_code in (401, 403):
+        return str(response.status_code)  # a bad credential, refused before any field ran
     if response.status_code != 200:
-        return (
-            rest_outcome(response)
-            if response.status_code in (401, 403)
-            else (f"http {response.status_code}")
-        )
+        return f"http {response.status_code}"
     return errors_outcome(response.json().get("errors"))
 
 

@@ -7,6 +7,7 @@ Each kind of caller is a set of request headers (and, over WebSocket, a token). 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ CALLERS = (
 MERCHANT = "merchant"
 GOOD_CARD = "4242424242424242"
 PASSWORD = "matrix password 1"
+PLACEHOLDER = re.compile(r"<[a-z_]+>")
 
 
 @dataclass
@@ -80,10 +82,9 @@ class World:
         caller), so keys that must be new in each cell are."""
         for name, value in {**self.ids, "tag": tag}.items():
             text = text.replace(f"<{name}>", value)
-        if "<" in text and ">" in text.split("<", 1)[1]:
-            unknown = text.split("<", 1)[1].split(">", 1)[0]
-            if unknown.isidentifier():
-                raise KeyError(f"no placeholder <{unknown}> in the world: {sorted(self.ids)}")
+        left = PLACEHOLDER.search(text)
+        if left:
+            raise KeyError(f"no placeholder {left.group()} in the world: {sorted(self.ids)}")
         return text
 
     def filled(self, value: Any, tag: str) -> Any:

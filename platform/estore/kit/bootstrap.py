@@ -56,8 +56,14 @@ def span_exporter_for(settings: ServiceSettings, wiring: Wiring) -> SpanExporter
     return None
 
 
-def build_infra(settings: ServiceSettings, dependencies: tuple[str, ...], wiring: Wiring) -> Infra:
-    """Everything `create_app` needs; `dependencies` are the services it calls (auth always)."""
+def build_infra(
+    settings: ServiceSettings,
+    dependencies: tuple[str, ...],
+    wiring: Wiring,
+    external: tuple[str, ...] = (),
+) -> Infra:
+    """Everything `create_app` needs; `dependencies` are the services it calls (auth always),
+    `external` those of them outside our network, which never see our signed caller."""
     settings.require_secrets("internal_signing_key")
     assert settings.internal_signing_key is not None
     clock = wiring.clock
@@ -76,6 +82,8 @@ def build_infra(settings: ServiceSettings, dependencies: tuple[str, ...], wiring
         faults=wiring.faults,
         registry=telemetry.registry,
         header_providers=[caller_headers, trace_headers],
+        external=external,
+        external_header_providers=[trace_headers],
         deadline=settings.request_deadline_seconds,
     )
     internal = InternalIdentity(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -22,7 +22,10 @@ class ClientRegistry(Mapping[str, ServiceClient]):
     """One service's clients by dependency name, sharing one `Faults` and one metrics set.
 
     Built from name -> (base_url, transport); the registry owns the transports. Breaker
-    transitions are logged unless `on_breaker_change` is given.
+    transitions are logged unless `on_breaker_change` is given. The dependencies named in
+    `external` are systems outside ours (the card processor): their clients add only
+    `external_header_providers`, so nothing meant for our own services (a signed caller)
+    leaves the network.
     """
 
     def __init__(
@@ -33,6 +36,8 @@ class ClientRegistry(Mapping[str, ServiceClient]):
         registry: CollectorRegistry,
         faults: Faults | None = None,
         header_providers: Sequence[HeaderProvider] = (),
+        external: Collection[str] = (),
+        external_header_providers: Sequence[HeaderProvider] = (),
         deadline: float = DEFAULT_DEADLINE_SECONDS,
         retry: RetryPolicy | None = None,
         breaker: BreakerPolicy | None = None,
@@ -58,7 +63,9 @@ class ClientRegistry(Mapping[str, ServiceClient]):
                 ),
                 faults=self.faults,
                 metrics=self.metrics,
-                header_providers=header_providers,
+                header_providers=(
+                    external_header_providers if name in external else header_providers
+                ),
                 deadline=deadline,
                 retry=retry,
                 seed=seed,
