@@ -78,7 +78,13 @@ def test_with_fakes_asked_for_it_warns_and_prints_the_port_it_serves_on(
     assert "WARNING auth runs on in-memory fake stores" in result.output
     assert "estore: auth serving on http://127.0.0.1:4111" in result.output
     assert served == [
-        {"host": "127.0.0.1", "port": 4111, "log_level": "warning", "proxy_headers": False}
+        {
+            "host": "127.0.0.1",
+            "port": 4111,
+            "log_level": "warning",
+            "log_config": None,
+            "proxy_headers": False,
+        }
     ]
 
 
