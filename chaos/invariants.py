@@ -394,7 +394,8 @@ class _Checks:
             )
         confirmed: Counter[str] = Counter()
         for oid, order in self.state.orders.items():
-            if order.get("confirmed_at") is not None:
+            # A cancellation takes its units back out of `sold` (order:cancelled), once.
+            if order.get("confirmed_at") is not None and order.get("status") != "CANCELLED":
                 for pid, qty in self.state.items.get(oid, []):
                     confirmed[pid] += qty
         for pid, p in self.state.products.items():
@@ -403,7 +404,7 @@ class _Checks:
                     self.violation(
                         "events_applied_once",
                         f"product {pid} counts {p.get('sold', 0)} sold; confirmed orders hold "
-                        f"{confirmed.get(pid, 0)} (order:confirmed lost or applied twice)",
+                        f"{confirmed.get(pid, 0)} (order:confirmed or order:cancelled lost or applied twice)",
                         pid,
                     )
                 )
