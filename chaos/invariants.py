@@ -404,7 +404,8 @@ class _Checks:
                     self.violation(
                         "events_applied_once",
                         f"product {pid} counts {p.get('sold', 0)} sold; confirmed orders hold "
-                        f"{confirmed.get(pid, 0)} (order:confirmed or order:cancelled lost or applied twice)",
+                        f"{confirmed.get(pid, 0)} (order:confirmed or order:cancelled lost or "
+                        "applied twice)",
                         pid,
                     )
                 )
