@@ -264,6 +264,34 @@ async def test_open_circuit_rejects_calls_without_reaching_the_dependency(
     assert isinstance(refused.value, DependencyUnavailable)
 
 
+async def test_a_call_refused_by_the_breaker_before_any_attempt_was_never_sent(
+    target: Target, clock: FakeClock
+) -> None:
+    client = make_client(target, clock, breaker=CircuitBreaker("product", clock, 1))
+    target.failures_left = 1
+    with pytest.raises(DependencyError):
+        await clock.drive(client.get("/items/1"))
+
+    with pytest.raises(CircuitOpenError) as refused:
+        await clock.drive(client.get("/items/1"))
+
+    assert refused.value.maybe_sent is False
+
+
+async def test_a_retry_refused_by_the_breaker_still_says_an_earlier_attempt_may_have_landed(
+    target: Target, clock: FakeClock
+) -> None:
+    # The first attempt reaches the dependency and trips the breaker; the retry is refused.
+    client = make_client(target, clock, breaker=CircuitBreaker("product", clock, 1))
+    target.failures_left = 1
+
+    with pytest.raises(CircuitOpenError) as refused:
+        await clock.drive(client.get("/items/1"))
+
+    assert len(target.hits) == 1
+    assert refused.value.maybe_sent is True
+
+
 async def test_transport_errors_surface_as_unavailable_after_retries(clock: FakeClock) -> None:
     class Refusing(httpx.AsyncBaseTransport):
         calls = 0

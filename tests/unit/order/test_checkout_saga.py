@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from estore.kit.clients import BreakerPolicy
 from estore.kit.errors import Conflict
 from estore.services.order.models import OrderStatus, SagaStatus
 from tests.unit.order.world import ALICE, BOB, POOR_CARD, World, checkout
@@ -219,6 +220,24 @@ async def test_a_charge_refused_by_the_open_breaker_fails_at_once_with_nothing_c
     assert world.coupons.count("SAVE10") == 0
     world.clock.advance(60)
     await service.runner.recover()
+    await world.assert_invariants(STOCK)
+
+
+async def test_a_charge_whose_retry_met_the_breaker_it_tripped_is_treated_as_maybe_taken(
+    world: World,
+) -> None:
+    # The first attempt is charged, its answer lost, and that failure opens the breaker:
+    # the retries are refused unsent, but the charge they repeat may well exist.
+    world.breaker = BreakerPolicy(failure_threshold=1)
+    world.faults.inject_reset("payment", times=1)
+    service = await world.service()
+    order, _ = await service.create_order(ALICE, checkout(("p1", 1)))
+    assert order.status is OrderStatus.PENDING, "whether the card was charged is unknown"
+    world.clock.advance(60)  # past the payment breaker's cool-down
+    await service.runner.recover()
+    after = await service.order(ALICE, order.id)
+    assert after.status is OrderStatus.FAILED
+    assert world.payments.charged() == world.payments.refunded() == 1250
     await world.assert_invariants(STOCK)
 
 

@@ -16,7 +16,7 @@ from mongomock_motor import AsyncMongoMockClient
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from estore.kit.clients import ClientRegistry, RetryPolicy
+from estore.kit.clients import BreakerPolicy, ClientRegistry, RetryPolicy
 from estore.kit.events import Event, EventBus
 from estore.kit.faults import Faults
 from estore.kit.identity import Caller, InternalIdentity, Role, caller_headers
@@ -55,6 +55,7 @@ class World:
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     faults: Faults = field(default_factory=lambda: Faults(seed=7))
     settings: OrderSettings = SETTINGS
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     db: Any = field(default_factory=lambda: AsyncMongoMockClient(tz_aware=True)["order_db"])
     redis: Any = field(default_factory=fakeredis.aioredis.FakeRedis)
     events: list[Event] = field(default_factory=list)
@@ -89,6 +90,7 @@ class World:
             header_providers=[caller_headers],
             deadline=self.settings.request_deadline_seconds,
             retry=RetryPolicy(backoff=0.001, max_backoff=0.002),
+            breaker=self.breaker,
         )
 
     async def service(

@@ -209,15 +209,21 @@ class ServiceClient:
         except DependencyError as exc:
             if not (idempotent and exc.retryable and self.retry.attempts > 1):
                 raise
+            first = exc
             first_failure: DependencyError | None = exc
-        async for attempt in self._retrying(deadline_at):
-            with attempt:
-                if first_failure is not None:
-                    # Replaying the first attempt's failure lets tenacity own every decision
-                    # about the retries: whether, how long to wait, when to stop.
-                    failure, first_failure = first_failure, None
-                    raise failure
-                return await self._attempt(request, deadline)
+        try:
+            async for attempt in self._retrying(deadline_at):
+                with attempt:
+                    if first_failure is not None:
+                        # Replaying the first attempt's failure lets tenacity own every
+                        # decision about the retries: whether, how long to wait, when to stop.
+                        failure, first_failure = first_failure, None
+                        raise failure
+                    return await self._attempt(request, deadline)
+        except DependencyError as exc:
+            # A retry the breaker refused was not sent, but the attempts before it were.
+            exc.maybe_sent = exc.maybe_sent or first.maybe_sent
+            raise
         raise AssertionError("tenacity ends by returning or re-raising")
 
     def _retrying(self, deadline_at: float) -> AsyncRetrying:

@@ -10,9 +10,13 @@ class DependencyError(Exception):
 
     `retryable` says whether trying again later may help; `retry_after` (seconds) is set when
     the client knows how long to wait (an open circuit); `response` is the failing answer.
+    `maybe_sent` is False only when no attempt of the call can have reached the dependency,
+    which is what tells a caller that a non-repeatable effect (a charge) certainly did not
+    happen.
     """
 
     outcome = "error"
+    maybe_sent = True
 
     def __init__(
         self,
@@ -46,6 +50,11 @@ class DependencyTimeout(DependencyError):
 
 
 class CircuitOpenError(DependencyUnavailable):
-    """Refused without calling: the dependency's circuit breaker is open."""
+    """Refused without calling: the dependency's circuit breaker is open.
+
+    Refused before the first attempt, nothing was sent; refused on a retry, the earlier
+    attempts were (the client sets `maybe_sent` then).
+    """
 
     outcome = "circuit_open"
+    maybe_sent = False

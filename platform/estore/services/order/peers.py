@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from estore.kit.clients import CircuitOpenError, DependencyError, ServiceClient
+from estore.kit.clients import DependencyError, ServiceClient
 
 
 class Rejected(Exception):
@@ -32,7 +32,8 @@ class Rejected(Exception):
 class PeerUnavailable(Exception):
     """The peer did not answer usably; whether the call took effect is unknown.
 
-    `sent` is False only when the call certainly never left (its circuit breaker refused it).
+    `sent` is False only when the call certainly never left (its circuit breaker refused its
+    first attempt).
     """
 
     def __init__(self, peer: str, detail: str, *, sent: bool = True) -> None:
@@ -58,10 +59,10 @@ def _unexpected(peer: str, response: httpx.Response) -> PeerUnavailable:
 async def _call(client: ServiceClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
     try:
         return await client.request(method, path, idempotent=True, **kwargs)
-    except CircuitOpenError as exc:
-        raise PeerUnavailable(client.name, exc.reason, sent=False) from exc
     except DependencyError as exc:
-        raise PeerUnavailable(client.name, exc.reason) from exc
+        # Not "circuit open" but "no attempt sent": a retry refused by the breaker follows
+        # attempts that may have taken effect.
+        raise PeerUnavailable(client.name, exc.reason, sent=exc.maybe_sent) from exc
 
 
 def _shortage(details: list[dict[str, Any]] | None) -> str:
