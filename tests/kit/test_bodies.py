@@ -160,12 +160,25 @@ async def test_a_body_of_another_type_is_not_read_as_json() -> None:
     assert client.status == 200
 
 
+@pytest.mark.parametrize("content_type", ["application/json", None])
 @pytest.mark.parametrize("body", [b"null", b"1", b'"x"', b"[]", b"", b"{"])
-async def test_a_graphql_post_must_be_a_json_object_whatever_its_type(body: bytes) -> None:
+async def test_a_graphql_post_must_be_a_json_object(body: bytes, content_type: str | None) -> None:
     app = EchoApp()
-    client = await call(app, scope("/graphql", content_type="text/plain"), body)
+    headers = {} if content_type is None else {"content_type": content_type}
+    client = await call(app, scope("/graphql", **headers), body)
     assert client.status == 400 and app.bodies == []
     assert client.json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+async def test_a_graphql_post_of_another_media_type_is_a_415(content_type: str) -> None:
+    app = EchoApp()
+    client = await call(app, scope("/graphql", content_type=content_type), b'{"query": "{a}"}')
+    assert client.status == 415 and app.bodies == []
+    assert client.json()["error"] == {
+        "code": "unsupported_media_type",
+        "message": f"a GraphQL request is sent as application/json, not {content_type}",
+    }
 
 
 async def test_a_graphql_get_and_an_object_post_pass() -> None:

@@ -6,8 +6,9 @@ A pure ASGI middleware in front of every route, so no service has to remember it
   DISCARD_BYTES) so that the client can read the answer;
 - a JSON body (JSON content type, or none: FastAPI reads such a body as JSON) that is not
   UTF-8, does not parse, or nests deeper than the parser can recurse is 400;
-- a POST to a GraphQL path must be a JSON object {query, variables, operationName}, whatever
-  its content type (the gateway reads any POST body as JSON).
+- a POST to a GraphQL path must be a JSON object {query, variables, operationName} (400), sent
+  as JSON or with no content type (415 otherwise: the GraphQL servers read nothing else, and
+  a browser cannot send JSON across origins without a preflight, so no form can post one).
 Every refusal is in the one error shape. Nesting needs no scan of its own: `json` stops with a
 RecursionError about a thousand levels in, within a fraction of a millisecond even for
 100,000 levels (benchmarks/bench_refusals.py), so catching it is the check.
@@ -125,13 +126,17 @@ class BodyGuard:
                 return b"".join(chunks)
 
     def _check_json(self, scope: Scope, body: bytes) -> None:
+        content_type = Headers(scope=scope).get("content-type")
         if scope["path"] in self.object_paths and scope["method"] == "POST":
-            # Read as JSON whatever its content type says, as the GraphQL endpoints read it.
+            if content_type is not None and not _is_json(content_type):
+                raise BodyRefused(
+                    415, f"a GraphQL request is sent as application/json, not {content_type[:60]}"
+                )
             if not isinstance(parse_json(body) if body else None, dict):
                 raise BodyRefused(
                     400, "a GraphQL request body must be a JSON object {query, variables, ...}"
                 )
-        elif body and _is_json(Headers(scope=scope).get("content-type")):
+        elif body and _is_json(content_type):
             parse_json(body)
 
 
