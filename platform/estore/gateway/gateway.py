@@ -31,7 +31,7 @@ from estore.gateway.collect import condition_variables
 from estore.gateway.compose import compose
 from estore.gateway.errors import PlanningError
 from estore.gateway.execute import SubgraphFetcher, execute_plan
-from estore.gateway.limits import Analysis, Limits, analyse
+from estore.gateway.limits import Analysis, Limits, analyse, list_errors
 from estore.gateway.plan import build_plan
 from estore.gateway.plan_model import QueryPlan
 from estore.gateway.shape import shape_response
@@ -170,6 +170,9 @@ class Gateway:
         variables: Mapping[str, Any] | None,
     ) -> dict[str, Any] | list[GraphQLError]:
         """The coerced variables, or why the request is refused (its cost with them included)."""
+        too_long = list_errors(self.limits, variables or {}) if not prepared.errors else []
+        if too_long:
+            return too_long  # refused before coercion, which costs per item
         coerced = self._coerce(prepared, variables)
         analysis = prepared.analysis
         if isinstance(coerced, list) or analysis is None or not analysis.cost_variables:

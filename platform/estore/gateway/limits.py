@@ -1,4 +1,4 @@
-"""Operation limits: depth, estimated cost and alias count, checked before anything is fetched.
+"""Operation limits: depth, cost, aliases and list lengths, checked before anything is fetched.
 
 Cost is a field count where a list field multiplies the cost of what it selects by its page
 size. A page size is read from the argument (`first`, `limit`, ...) whether it is written as a
@@ -11,6 +11,10 @@ The analysis of a document is done once (`analyse`); what depends on variables i
 formula evaluated per request, so a cached document costs a few multiplications to re-check.
 Introspection is answered by the gateway from the schema and is bounded by it, so it counts
 towards none of the limits.
+
+No list argument may hold more than `max_list_items` items, written in the document or sent in
+the variables: a subgraph would refuse a cart of 10,000 lines too, but only after the gateway
+had coerced and sent every one of them. The variables are measured as sent, before coercion.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from graphql import (
     GraphQLNamedType,
     GraphQLSchema,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -45,6 +52,7 @@ class Limits:
     max_depth: int = 12
     max_cost: int = 10_000
     max_aliases: int = 30
+    max_list_items: int = 500
     default_list_size: int = 10
     introspection: bool = True
 
@@ -101,6 +109,8 @@ class Analysis:
     aliases: int
     cost: Cost
     cost_variables: tuple[str, ...] = ()
+    # The most items of a list written in the document (or a variable's default), and its name.
+    longest_list: tuple[int, str] = (0, "")
 
     def shape_errors(self, limits: Limits) -> list[GraphQLError]:
         """Errors that no variable value can change: depth and aliases."""
@@ -120,6 +130,8 @@ class Analysis:
                     "MAX_ALIASES_EXCEEDED",
                 )
             )
+        if self.longest_list[0] > limits.max_list_items:
+            errors.append(_too_long(self.longest_list, limits))
         return errors
 
     def cost_errors(self, limits: Limits, variables: Mapping[str, Any]) -> list[GraphQLError]:
@@ -144,9 +156,17 @@ def analyse(
     limits: Limits,
 ) -> Analysis:
     """Measure a validated operation once; variable values are applied later, per request."""
-    walk = _Walk(schema, fragments, limits, _variable_defaults(operation))
+    defaults = _variable_defaults(operation)
+    walk = _Walk(schema, fragments, limits, defaults)
     cost = walk.selections(schema.get_root_type(operation.operation), operation.selection_set, 1)
-    return Analysis(walk.depth, walk.aliases, cost, tuple(sorted(cost.variables())))
+    longest = max([walk.longest_list, *(_longest_list(v, k) for k, v in defaults.items())])
+    return Analysis(walk.depth, walk.aliases, cost, tuple(sorted(cost.variables())), longest)
+
+
+def list_errors(limits: Limits, variables: Mapping[str, Any]) -> list[GraphQLError]:
+    """BAD_USER_INPUT when a variable, as sent, holds a list over the maximum (at any depth)."""
+    longest = max((_longest_list(v, k) for k, v in variables.items()), default=(0, ""))
+    return [_too_long(longest, limits)] if longest[0] > limits.max_list_items else []
 
 
 def check_limits(
@@ -158,11 +178,48 @@ def check_limits(
 ) -> list[GraphQLError]:
     """GraphQL errors for each limit the operation exceeds with these variables (empty: none)."""
     analysis = analyse(schema, operation, fragments, limits)
-    return analysis.shape_errors(limits) + analysis.cost_errors(limits, variables or {})
+    errors = analysis.shape_errors(limits) + list_errors(limits, variables or {})
+    return errors + analysis.cost_errors(limits, variables or {})
 
 
 def _error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
+
+
+def _too_long(longest: tuple[int, str], limits: Limits) -> GraphQLError:
+    """Worded as the subgraphs word their own list maxima (estore.kit.inputs)."""
+    items, name = longest
+    message = f"{name}: at most {limits.max_list_items} are taken, got {items}"
+    return _error(message, "BAD_USER_INPUT")
+
+
+def _longest_list(value: Any, name: str) -> tuple[int, str]:
+    """The longest list in a JSON value and the key that holds it, found without recursion.
+
+    A variable may nest as deep as the JSON parser allowed; an explicit stack cannot overflow.
+    """
+    longest, pending = (0, name), [(value, name)]
+    while pending:
+        current, key = pending.pop()
+        if isinstance(current, list):
+            longest = max(longest, (len(current), key))
+            pending.extend((item, key) for item in current)
+        elif isinstance(current, dict):
+            pending.extend((item, str(field)) for field, item in current.items())
+    return longest
+
+
+def _longest_literal_list(node: ValueNode, name: str) -> tuple[int, str]:
+    """The longest list written in an argument's literal value, and the name that holds it."""
+    longest, pending = (0, name), [(node, name)]
+    while pending:
+        current, key = pending.pop()
+        if isinstance(current, ListValueNode):
+            longest = max(longest, (len(current.values), key))
+            pending.extend((item, key) for item in current.values)
+        elif isinstance(current, ObjectValueNode):
+            pending.extend((field.value, field.name.value) for field in current.fields)
+    return longest
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -201,6 +258,7 @@ class _Walk:
         self.variable_defaults = variable_defaults
         self.depth = 0
         self.aliases = 0
+        self.longest_list = (0, "")
 
     def selections(
         self,
@@ -235,6 +293,9 @@ class _Walk:
             return Cost()
         self.aliases += node.alias is not None
         self.depth = max(self.depth, depth)
+        for argument in node.arguments or ():
+            literal = _longest_literal_list(argument.value, argument.name.value)
+            self.longest_list = max(self.longest_list, literal)
         definition = getattr(parent, "fields", {}).get(node.name.value)
         if not node.selection_set or definition is None:
             return Cost(1)

@@ -21,6 +21,7 @@ class GatewaySettings(ServiceSettings):
     gateway_max_depth: int = 12
     gateway_max_cost: int = 10_000
     gateway_max_aliases: int = 30
+    gateway_max_list_items: int = 500
     gateway_introspection: bool = True
     gateway_subgraph_deadline_seconds: float = 2.0
     gateway_health_timeout_seconds: float = 1.0
@@ -39,5 +40,6 @@ class GatewaySettings(ServiceSettings):
             max_depth=self.gateway_max_depth,
             max_cost=self.gateway_max_cost,
             max_aliases=self.gateway_max_aliases,
+            max_list_items=self.gateway_max_list_items,
             introspection=self.gateway_introspection,
         )

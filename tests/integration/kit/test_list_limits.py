@@ -64,10 +64,38 @@ async def test_an_order_over_the_maximum_lines_is_refused_naming_it(
     cluster: Cluster, gateway: httpx.AsyncClient
 ) -> None:
     _, token = await account(cluster, "lines@example.com")
-    lines = [{"productId": f"p{n}", "quantity": 1} for n in range(10_000)]
+    lines = [{"productId": f"p{n}", "quantity": 1} for n in range(MAX_CART_LINES + 1)]
     order = {"items": lines, "cardNumber": "4242424242424242", "idempotencyKey": "lines-1234"}
     answer = await graphql(gateway, CREATE_ORDER, {"input": order}, token=token)
-    assert user_input_error(answer) == f"items: at most {MAX_CART_LINES} are taken, got 10000"
+    assert user_input_error(answer) == f"items: at most {MAX_CART_LINES} are taken, got 51"
+
+
+def subgraph_calls(cluster: Cluster) -> float:
+    """Every call the gateway has made to a subgraph, whatever its outcome."""
+    registry = cluster.infras["gateway"].telemetry.registry
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == "estore_dependency_requests"
+        for sample in metric.samples
+        if sample.name == "estore_dependency_requests_total"
+    )
+
+
+async def test_lists_over_the_gateway_maximum_are_refused_at_the_edge(
+    cluster: Cluster, gateway: httpx.AsyncClient
+) -> None:
+    _, token = await account(cluster, "edge@example.com")
+    lines = [{"productId": f"p{n}", "quantity": 1} for n in range(10_000)]
+    order = {"items": lines, "cardNumber": "4242424242424242", "idempotencyKey": "edge-1234"}
+    before = subgraph_calls(cluster)
+    answer = await graphql(gateway, CREATE_ORDER, {"input": order}, token=token)
+    assert user_input_error(answer) == "items: at most 500 are taken, got 10000"
+    answer = await graphql(gateway, PREVIEW, {"items": cart(10_000)})
+    assert user_input_error(answer) == "items: at most 500 are taken, got 10000"
+    assert subgraph_calls(cluster) == before
+    await graphql(gateway, PREVIEW, {"items": cart(2)})
+    assert subgraph_calls(cluster) > before, "the count counts"
 
 
 async def test_product_images_and_attributes_over_their_maxima_are_refused(

@@ -145,3 +145,65 @@ async def test_one_document_is_admitted_or_refused_by_the_values_it_is_sent_with
     assert large["errors"][0]["message"] == ATTACK_COST
     assert not _refused(await gateway.execute(query, small))
     assert fetcher.calls == 2
+
+
+CART_SDL = (
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])\n'
+    "type Query { quote(lines: [ID!]!): Int cart(input: CartInput!): Int }\n"
+    "input CartInput { note: String lines: [ID!]! }\n"
+)
+
+
+def _cart(**limits: Any) -> tuple[Gateway, CountingFetcher]:
+    fetcher = CountingFetcher()
+    return Gateway.from_sdls({"graph": CART_SDL}, fetcher, limits=Limits(**limits)), fetcher
+
+
+def _user_input_error(result: dict[str, Any]) -> str:
+    [error] = result["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    message: str = error["message"]
+    return message
+
+
+def _ids(count: int) -> list[str]:
+    return [f"p{n}" for n in range(count)]
+
+
+async def test_a_list_variable_over_the_maximum_is_refused_before_any_fetch() -> None:
+    gateway, fetcher = _cart(max_list_items=3)
+    query = "query($lines: [ID!]!) { quote(lines: $lines) }"
+    refused = await gateway.execute(query, {"lines": _ids(4)})
+    assert _user_input_error(refused) == "lines: at most 3 are taken, got 4"
+    assert fetcher.calls == 0
+    assert "errors" not in await gateway.execute(query, {"lines": _ids(3)})
+    assert fetcher.calls == 1
+
+
+async def test_a_long_list_inside_an_input_object_variable_is_refused() -> None:
+    gateway, fetcher = _cart(max_list_items=3)
+    query = "query($input: CartInput!) { cart(input: $input) }"
+    refused = await gateway.execute(query, {"input": {"note": "n", "lines": _ids(10_000)}})
+    assert _user_input_error(refused) == "lines: at most 3 are taken, got 10000"
+    assert fetcher.calls == 0
+
+
+async def test_a_long_list_written_in_the_document_or_a_default_is_refused() -> None:
+    gateway, fetcher = _cart(max_list_items=3)
+    literal = await gateway.execute('{ cart(input: {lines: ["a", "b", "c", "d"]}) }')
+    assert _user_input_error(literal) == "lines: at most 3 are taken, got 4"
+    defaulted = await gateway.execute(
+        'query($lines: [ID!]! = ["a", "b", "c", "d", "e"]) { quote(lines: $lines) }'
+    )
+    assert _user_input_error(defaulted) == "lines: at most 3 are taken, got 5"
+    assert fetcher.calls == 0
+
+
+async def test_variables_nested_deeper_than_recursion_allows_are_measured() -> None:
+    gateway, fetcher = _cart(max_list_items=3)
+    deep: Any = _ids(5)
+    for _ in range(5000):
+        deep = {"lines": [deep]}
+    refused = await gateway.execute("query($x: CartInput!) { cart(input: $x) }", {"x": deep})
+    assert _user_input_error(refused) == "lines: at most 3 are taken, got 5"
+    assert fetcher.calls == 0

@@ -22,3 +22,9 @@ def test_the_subgraph_list_is_read_from_the_environment(monkeypatch: pytest.Monk
 def test_a_subgraph_the_gateway_has_no_client_for_is_refused_at_build() -> None:
     with pytest.raises(ValueError, match="GATEWAY_SUBGRAPHS names \\['ticket'\\]"):
         Cluster(services=["auth", "gateway"], overrides={"gateway_subgraphs": "auth,ticket"})
+
+
+def test_the_list_maximum_is_500_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert GatewaySettings.load().limits.max_list_items == 500
+    monkeypatch.setenv("GATEWAY_MAX_LIST_ITEMS", "20")
+    assert GatewaySettings.load().limits.max_list_items == 20
