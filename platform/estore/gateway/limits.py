@@ -159,14 +159,19 @@ def analyse(
     defaults = _variable_defaults(operation)
     walk = _Walk(schema, fragments, limits, defaults)
     cost = walk.selections(schema.get_root_type(operation.operation), operation.selection_set, 1)
-    longest = max([walk.longest_list, *(_longest_list(v, k) for k, v in defaults.items())])
+    limit = limits.max_list_items
+    longest = max([walk.longest_list, *(_longest_list(v, k, limit) for k, v in defaults.items())])
     return Analysis(walk.depth, walk.aliases, cost, tuple(sorted(cost.variables())), longest)
 
 
 def list_errors(limits: Limits, variables: Mapping[str, Any]) -> list[GraphQLError]:
     """BAD_USER_INPUT when a variable, as sent, holds a list over the maximum (at any depth)."""
-    longest = max((_longest_list(v, k) for k, v in variables.items()), default=(0, ""))
-    return [_too_long(longest, limits)] if longest[0] > limits.max_list_items else []
+    limit = limits.max_list_items
+    for name, value in variables.items():
+        longest = _longest_list(value, name, limit)
+        if longest[0] > limit:
+            return [_too_long(longest, limits)]
+    return []
 
 
 def check_limits(
@@ -193,29 +198,35 @@ def _too_long(longest: tuple[int, str], limits: Limits) -> GraphQLError:
     return _error(message, "BAD_USER_INPUT")
 
 
-def _longest_list(value: Any, name: str) -> tuple[int, str]:
+def _longest_list(value: Any, name: str, limit: int) -> tuple[int, str]:
     """The longest list in a JSON value and the key that holds it, found without recursion.
 
-    A variable may nest as deep as the JSON parser allowed; an explicit stack cannot overflow.
+    The first list found over `limit` ends the search: the items of a list that is refused
+    anyway are not worth walking. A variable may nest as deep as the JSON parser allowed; an
+    explicit stack cannot overflow.
     """
     longest, pending = (0, name), [(value, name)]
     while pending:
         current, key = pending.pop()
         if isinstance(current, list):
             longest = max(longest, (len(current), key))
+            if len(current) > limit:
+                return longest
             pending.extend((item, key) for item in current)
         elif isinstance(current, dict):
             pending.extend((item, str(field)) for field, item in current.items())
     return longest
 
 
-def _longest_literal_list(node: ValueNode, name: str) -> tuple[int, str]:
-    """The longest list written in an argument's literal value, and the name that holds it."""
+def _longest_literal_list(node: ValueNode, name: str, limit: int) -> tuple[int, str]:
+    """The longest list written in an argument's literal value, as `_longest_list` finds it."""
     longest, pending = (0, name), [(node, name)]
     while pending:
         current, key = pending.pop()
         if isinstance(current, ListValueNode):
             longest = max(longest, (len(current.values), key))
+            if len(current.values) > limit:
+                return longest
             pending.extend((item, key) for item in current.values)
         elif isinstance(current, ObjectValueNode):
             pending.extend((field.value, field.name.value) for field in current.fields)
@@ -294,7 +305,9 @@ class _Walk:
         self.aliases += node.alias is not None
         self.depth = max(self.depth, depth)
         for argument in node.arguments or ():
-            literal = _longest_literal_list(argument.value, argument.name.value)
+            literal = _longest_literal_list(
+                argument.value, argument.name.value, self.limits.max_list_items
+            )
             self.longest_list = max(self.longest_list, literal)
         definition = getattr(parent, "fields", {}).get(node.name.value)
         if not node.selection_set or definition is None:
