@@ -12,7 +12,12 @@ from estore.cluster import Cluster
 from estore.kit.identity import Role
 from estore.services.coupon.models import MAX_ELIGIBLE_CATEGORIES, MAX_QUOTE_ITEMS
 from estore.services.order.models import MAX_CART_LINES
-from estore.services.product.models import MAX_ATTRIBUTES, MAX_IMAGES, MAX_RESERVATION_LINES
+from estore.services.product.models import (
+    MAX_ATTRIBUTES,
+    MAX_IMAGES,
+    MAX_PRODUCT_IDS,
+    MAX_RESERVATION_LINES,
+)
 from tests.callers import ADMIN, ALICE, as_caller
 from tests.integration.gateway.service_helpers import account, gateway_cluster, graphql
 
@@ -161,3 +166,7 @@ async def test_rest_list_inputs_over_their_maxima_are_400s_naming_the_limit(
             ),
             MAX_RESERVATION_LINES,
         )
+        ids = ",".join(f"p{n}" for n in range(MAX_PRODUCT_IDS + 1))
+        too_many(await product.get("/api/v1/products", params={"ids": ids}), MAX_PRODUCT_IDS)
+        within = ",".join(f"p{n}" for n in range(MAX_PRODUCT_IDS))
+        assert (await product.get("/api/v1/products", params={"ids": within})).status_code == 200

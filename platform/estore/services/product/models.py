@@ -19,6 +19,7 @@ MAX_STOCK = 10_000_000
 MAX_IMAGES = 20
 MAX_ATTRIBUTES = 50
 MAX_RESERVATION_LINES = 100
+MAX_PRODUCT_IDS = 100  # of one `GET /products?ids=...` read
 
 
 # A hold longer than a day is a mistake, not a checkout; settings may only lower it.

@@ -18,8 +18,10 @@ from estore.kit.identity import (
     require_role,
     require_service_or_role,
 )
+from estore.kit.inputs import check_count
 from estore.services.product.listing import ProductFilter, ProductSort
 from estore.services.product.models import (
+    MAX_PRODUCT_IDS,
     Product,
     ProductCount,
     ProductInput,
@@ -83,9 +85,13 @@ async def list_products(
     first: int | None = None,
     after: str | None = None,
 ) -> ProductList:
-    """`ids=a,b,c` reads those products (unknown ids are left out); otherwise a filtered page."""
+    """`ids=a,b,c` reads those products (unknown ids are left out); otherwise a filtered page.
+
+    At most MAX_PRODUCT_IDS (100) ids are read at once.
+    """
     if ids is not None:
         wanted = [i for i in (part.strip() for part in ids.split(",")) if i]
+        check_count("ids", wanted, MAX_PRODUCT_IDS)
         return ProductList(items=await service.products(wanted))
     filter = validated(
         ProductFilter,
