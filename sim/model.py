@@ -74,7 +74,14 @@ class Parallel:
     branches: tuple[tuple[Step, ...], ...]
 
 
-Step = Cpu | Store | Call | Parallel
+@dataclass(frozen=True)
+class Choice:
+    """One of several shapes a request takes (a coupon adds a call), by measured share."""
+
+    options: tuple[tuple[float, tuple[Step, ...]], ...]
+
+
+Step = Cpu | Store | Call | Parallel | Choice
 
 
 @dataclass(frozen=True)
@@ -266,7 +273,12 @@ class Twin:
         where = self.services.get(service)
         if where is None:
             return False
-        loop = where.pick()
+        ok = yield from self.handle_on(service, where, where.pick(), steps)
+        return ok
+
+    def handle_on(
+        self, service: str, where: _Service, loop: simpy.Resource, steps: Sequence[Step]
+    ) -> Proc:
         slower = self.config.what_if.slower.get(service, 1.0)
         for step in steps:
             if isinstance(step, Cpu):
@@ -276,8 +288,15 @@ class Twin:
             elif isinstance(step, Call):
                 if not (yield from self.call(service, step)) and not step.optional:
                     return False
+            elif isinstance(step, Choice):
+                weights = [share for share, _ in step.options]
+                chosen = self.rng.choices(step.options, weights)[0][1]
+                if not (yield from self.handle_on(service, where, loop, chosen)):
+                    return False
             else:
-                branches = [self.env.process(self.handle(service, b)) for b in step.branches]
+                branches = [
+                    self.env.process(self.handle_on(service, where, loop, b)) for b in step.branches
+                ]
                 done = yield self.env.all_of(branches)
                 if not all(done.values()):
                     return False
@@ -311,7 +330,7 @@ class Twin:
         breaker = self._breaker(caller, call.service)
         deadline = call.deadline_s or res.deadline_for(caller, call.service)
         deadline_at = env.now + deadline
-        attempts = call.attempts or (res.retry.attempts if call.idempotent else 1)
+        attempts = call.attempts or res.attempts_for(call.service, call.idempotent)
         for attempt in range(1, attempts + 1):
             if not breaker.admit():
                 return False
@@ -357,6 +376,9 @@ def _services(operations: Any) -> list[str]:
             elif isinstance(step, Parallel):
                 for branch in step.branches:
                     walk(service, branch)
+            elif isinstance(step, Choice):
+                for _, option in step.options:
+                    walk(service, option)
 
     for operation in operations:
         walk(operation.service, operation.steps)
@@ -389,7 +411,11 @@ def _open_arrivals(env: simpy.Environment, twin: Twin, rec: _Recorder, w: OpenWo
 
 
 def _user(
-    env: simpy.Environment, twin: Twin, rec: _Recorder, w: ClosedWorkload, number: int,
+    env: simpy.Environment,
+    twin: Twin,
+    rec: _Recorder,
+    w: ClosedWorkload,
+    number: int,
     stop: simpy.Event,
 ) -> Any:
     rng = random.Random(f"{twin.config.seed}:user:{number}")

@@ -44,3 +44,10 @@ class Resilience:
         if callee == "payment":
             return self.payment_deadline_s
         return self.request_deadline_s
+
+    def attempts_for(self, callee: str, idempotent: bool) -> int:
+        """The order saga tries a charge itself, with one idempotency key, `charge_attempts`
+        times; the kit client retries only idempotent calls."""
+        if callee == "payment":
+            return self.charge_attempts
+        return self.retry.attempts if idempotent else 1

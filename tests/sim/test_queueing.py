@@ -71,9 +71,7 @@ def test_mmc_mean_time_in_system_matches_erlang_c() -> None:
 
 def test_round_robin_instances_queue_separately_and_wait_longer_than_a_shared_queue() -> None:
     mean_s, rate, servers = 0.03, 80.0, 3
-    result = _open(
-        Operation("q", "s", (Cpu(Demand(mean_s)),)), rate, instances={"s": servers}
-    )
+    result = _open(Operation("q", "s", (Cpu(Demand(mean_s)),)), rate, instances={"s": servers})
     assert result.latency.mean() > erlang_c_wait(rate, 1 / mean_s, servers) * 1.1
 
 
