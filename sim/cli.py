@@ -193,3 +193,84 @@ def run_command(
     document = {"scenario": scenario.name, "calibration": calibration, **to_json(combined)}
     (out / "run.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     click.echo(f"sim: results in {out}")
+
+
+@sim.command("capacity")
+@with_scenario_options
+@click.option(
+    "--target-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="Size instances for this many times the scenario's peak.",
+)
+@click.option("--quick", is_flag=True, help="CI-sized: short runs, a coarse search.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def capacity_command(
+    scenario_name: str,
+    calibration: str,
+    time_scale: float,
+    user_scale: float,
+    instances: tuple[str, ...],
+    cores: int | None,
+    scheduler: str | None,
+    jobs: int | None,
+    target_scale: float,
+    quick: bool,
+    out: Path | None,
+) -> None:
+    """The highest rate within the scenario's gates, the bottleneck, instances for a target
+    peak and what-ifs; writes capacity.json and plots."""
+    from sim.capacity import capacity
+    from sim.plots import latency_vs_load, utilisation_bars
+
+    with bad_input():
+        scenario = scenario_of(scenario_name, time_scale, user_scale)
+        calibrated = load_calibration(calibration)
+        deployed = parse_instances(instances)
+        config(scenario, calibrated, seed=0, instances=deployed, cores=cores)
+    horizon_s, steps = (20.0, 2) if quick else (120.0, 5)
+    with executor(scheduler, jobs) as pool:
+        answer = capacity(
+            scenario,
+            calibrated,
+            pool,
+            instances=deployed or None,
+            target_scale=target_scale,
+            horizon_s=horizon_s,
+            steps=steps,
+            progress=lambda line: click.echo(line, err=True),
+        )
+    answer["calibration"] = calibration
+    out = out or default_out("capacity")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "capacity.json").write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    gate = scenario.gates.p95_ms.get("*", 2000.0)
+    latency_vs_load(answer["curves"], gate, out / "latency_vs_load.png")
+    utilisation_bars(
+        answer["utilisation_at_max"],
+        out / "utilisation.png",
+        f"utilisation at {answer['max_rps_served']:.0f} req/s",
+    )
+    click.echo(capacity_table(answer))
+    click.echo(f"sim: results in {out}")
+
+
+def capacity_table(answer: dict[str, Any]) -> str:
+    neck = answer["bottleneck"]
+    lines = [
+        f"{answer['scenario']}: peak {answer['peak_users']} users need "
+        f"{answer['peak_rps_needed']:.1f} req/s",
+        f"{'deployment':<34} {'max req/s':>10} {'headroom':>9}",
+        f"{'as deployed':<34} {answer['max_rps_served']:>10.1f} {answer['headroom']:>9.0%}",
+    ]
+    lines += [
+        f"{w['name']:<34} {w['max_rps_served']:>10.1f} {w['headroom']:>9.0%}"
+        for w in answer["what_ifs"]
+    ]
+    lines.append(f"bottleneck: {neck['service']} at {neck['utilisation']:.0%}")
+    lines.append(
+        f"for {answer['target_scale']:g}x the peak ({answer['target_rps']:.0f} req/s): "
+        + ", ".join(f"{s} {n}" for s, n in answer["instances_for_target"].items())
+    )
+    return "\n".join(lines)

@@ -52,6 +52,8 @@ class Store:
 
     kind: Literal["mongo", "redis"]
     demand: Demand
+    # An in-process fake computes on the caller's loop; a real store is awaited.
+    computes: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,13 @@ class Deployment:
 
 @dataclass(frozen=True)
 class WhatIf:
-    """Changes to the world: a service's CPU `slower` by a factor, services `down`, stores
-    slower by a factor."""
+    """Changes to the world: a service's CPU `slower` by a factor, services `down`, each call
+    to a store kind `store_added` seconds slower."""
 
     name: str = "as is"
     slower: Mapping[str, float] = field(default_factory=dict)
     down: tuple[str, ...] = ()
-    store_slower: Mapping[str, float] = field(default_factory=dict)
+    store_added: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,9 +255,11 @@ class Twin:
         shared = _Service(env, deployment.shared_instances, deployment.pooled)
         self.services: dict[str, _Service] = {}
         for name in _services(config.operations.values()):
+            if name in config.what_if.down:
+                continue
             if name in deployment.shared:
                 self.services[name] = shared
-            elif name not in config.what_if.down:
+            else:
                 loops = deployment.loops(name)
                 if loops < 1:
                     raise ValueError(f"{name}: a deployment needs at least one instance")
@@ -284,6 +288,8 @@ class Twin:
             if isinstance(step, Cpu):
                 yield from self._compute(where, loop, step.demand.draw(self.rng) * slower, service)
             elif isinstance(step, Store):
+                if step.computes:
+                    yield from self._compute(where, loop, step.demand.draw(self.rng), service)
                 yield from self._store(step)
             elif isinstance(step, Call):
                 if not (yield from self.call(service, step)) and not step.optional:
@@ -316,7 +322,11 @@ class Twin:
             self.cpu_of[name] = self.cpu_of.get(name, 0.0) + seconds
 
     def _store(self, step: Store) -> Any:
-        seconds = step.demand.draw(self.rng) * self.config.what_if.store_slower.get(step.kind, 1.0)
+        seconds = self.config.what_if.store_added.get(step.kind, 0.0)
+        if not step.computes:
+            seconds += step.demand.draw(self.rng)
+        if seconds <= 0:
+            return
         if step.kind == "redis":
             with self.redis.request() as connection:
                 yield connection

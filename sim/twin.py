@@ -82,7 +82,7 @@ def _steps(node: Mapping[str, Any], redis_computes: bool, operation: str) -> tup
     count = round(statistics.median(len(c) for c in calls)) if calls else 0
     if count:
         pooled = _samples([s for c in calls for s in c])
-        steps += [Cpu(pooled) if redis_computes else Store("redis", pooled)] * count
+        steps += [Store("redis", pooled, computes=redis_computes)] * count
     for index, segment in enumerate(node["cpu_us"]):
         steps.append(Cpu(_samples(segment)))
         if index < len(node["groups"]):
