@@ -274,3 +274,72 @@ def capacity_table(answer: dict[str, Any]) -> str:
         + ", ".join(f"{s} {n}" for s, n in answer["instances_for_target"].items())
     )
     return "\n".join(lines)
+
+
+FULL_LEVELS = (10, 40, 80, 150, 250)
+QUICK_LEVELS = (5, 20)
+
+
+@sim.command("validate")
+@click.option("--calibration", default=DEFAULT_CALIBRATION, show_default=True)
+@click.option(
+    "--scenario",
+    "scenario_name",
+    default="sale_day",
+    show_default=True,
+    help="Its mix, sale and gates; each level replaces its phases with one.",
+)
+@click.option("--quick", is_flag=True, help="CI-sized: two short levels, fitted on the first.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def validate_command(
+    calibration: str, scenario_name: str, quick: bool, seeds: int, out: Path | None
+) -> None:
+    """Locust at several load levels against the served cluster; the twin fitted on two,
+    predicting the rest; writes validation.json."""
+    from loadtests.scenario import SCENARIOS
+    from sim.validate import Level, validate
+
+    with bad_input():
+        calibrated = load_calibration(calibration)
+        base = Path(scenario_name)
+        base = base if base.suffix else SCENARIOS / f"{scenario_name}.toml"
+        load_scenario(base)
+    users: tuple[int, ...] = QUICK_LEVELS if quick else FULL_LEVELS
+    duration_s, ramp_s = (15.0, 2.0) if quick else (60.0, 5.0)
+    fitted_on = users[:1] if quick else (users[1], users[3])
+    out = out or default_out("validate")
+    answer = validate(
+        [Level(n, duration_s, ramp_s) for n in users],
+        fitted_on,
+        calibrated,
+        calibration,
+        out,
+        base=base,
+        seeds=seeds,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    (out / "validation.json").write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    click.echo(validation_table(answer))
+    click.echo(f"sim: results in {out}")
+
+
+def validation_table(answer: dict[str, Any]) -> str:
+    lines = [
+        f"{'users':>6} {'':>5} {'req/s meas/pred':>17} {'err':>5} {'p50 ms meas/pred':>18} "
+        f"{'err':>5} {'p95 ms meas/pred':>18} {'err':>5}"
+    ]
+    for row in answer["levels"]:
+        m, p, e = row["measured"], row["predicted"], row["error"]
+        lines.append(
+            f"{row['users']:>6} {'fit' if row['used_for_calibration'] else '':>5} "
+            f"{m['throughput']:>8.1f}/{p['throughput']:<8.1f} {e['throughput']:>5.0%} "
+            f"{m['p50_ms']:>8.1f}/{p['p50_ms']:<9.1f} {e['p50']:>5.0%} "
+            f"{m['p95_ms']:>8.1f}/{p['p95_ms']:<9.1f} {e['p95']:>5.0%}"
+        )
+    goal = answer["goal"]
+    lines.append(
+        f"goal (held-out levels): throughput {goal['throughput']:.0%}, p50 {goal['p50']:.0%}, "
+        f"p95 {goal['p95']:.0%}: {'met' if answer['met'] else 'not met'}"
+    )
+    return "\n".join(lines)
