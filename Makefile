@@ -27,7 +27,7 @@ test: lint $(NODE_STAMP)
 	bash tests/real-redis.sh $(PY)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks chaos
+	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks chaos sim
 	$(VENV)/bin/mypy
 
 load: $(STAMP)

@@ -1,0 +1,408 @@
+"""Calibration from the real code: run each storefront operation, read its OpenTelemetry spans,
+and keep per operation the call tree with each service's CPU self time and its Redis calls.
+
+Operations run one at a time on a warmed cluster, so a span's time not spent in its children
+is time its service's event loop computed for it (the fake stores run on that loop too; Redis
+calls are timed apart so a slower Redis can be asked about).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import platform as host
+import random
+import subprocess
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import get_current_span
+
+from estore.cluster import Cluster
+from estore.kit.bootstrap import Wiring
+from estore.seed import seed
+from loadtests import operations as ops
+from loadtests.scenario import Scenario
+from loadtests.serve import free_ports
+from loadtests.stage import stage
+
+CALIBRATIONS = Path(__file__).parent / "calibrations"
+SEARCH_WORDS = ("phone", "tv", "flash", "shirt", "lamp", "book", "earbuds", "chair")
+US = 1e6
+
+
+@dataclass
+class Node:
+    """One service's part of a request: CPU segments around its groups of concurrent calls."""
+
+    service: str
+    route: str
+    cpu: list[list[float]]
+    groups: list[list[Node]]
+    redis: list[list[float]] = field(default_factory=list)
+
+    def signature(self) -> str:
+        inner = "|".join("+".join(c.signature() for c in g) for g in self.groups)
+        return f"{self.service}:{self.route}({inner})"
+
+    def merge(self, other: Node) -> None:
+        for mine, theirs in zip(self.cpu, other.cpu, strict=True):
+            mine.extend(theirs)
+        self.redis.extend(other.redis)
+        for group, others in zip(self.groups, other.groups, strict=True):
+            for child, twin in zip(group, others, strict=True):
+                child.merge(twin)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "route": self.route,
+            "cpu_us": [[round(s * US, 1) for s in seg] for seg in self.cpu],
+            "redis_us": [[round(s * US, 1) for s in calls] for calls in self.redis],
+            "groups": [[c.to_json() for c in g] for g in self.groups],
+        }
+
+
+class RedisTimer:
+    """Times each Redis command by the server span it ran under (a wrapper on the store)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, list[float]] = {}
+
+    def wrap(self, redis: Any) -> None:
+        if getattr(redis, "_sim_timed", False):
+            return
+        inner = redis.execute_command
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await inner(*args, **kwargs)
+            finally:
+                span_id = get_current_span().get_span_context().span_id
+                self.calls.setdefault(span_id, []).append(time.perf_counter() - started)
+
+        redis.execute_command = timed
+        redis._sim_timed = True
+
+
+def tree(spans: list[ReadableSpan], redis: RedisTimer, entry: str) -> Node:
+    """The call tree of one request from its server spans (the longest root at `entry`:
+    background work may end spans meanwhile)."""
+    by_parent: dict[int | None, list[ReadableSpan]] = {}
+    ids = {s.context.span_id for s in spans if s.context is not None}
+    for span in spans:
+        parent = span.parent.span_id if span.parent and span.parent.span_id in ids else None
+        by_parent.setdefault(parent, []).append(span)
+    roots = [s for s in by_parent.get(None, []) if _service_of(s) == entry]
+    if not roots:
+        raise CalibrationError(f"a request to {entry} left no span of {entry}")
+    root = max(roots, key=lambda s: (s.end_time or 0) - (s.start_time or 0))
+    return _node(root, by_parent, redis)
+
+
+def _node(
+    span: ReadableSpan, by_parent: dict[int | None, list[ReadableSpan]], redis: RedisTimer
+) -> Node:
+    assert span.context is not None and span.start_time and span.end_time
+    children = sorted(by_parent.get(span.context.span_id, []), key=lambda s: s.start_time or 0)
+    groups: list[list[ReadableSpan]] = []
+    group_end = 0
+    for child in children:
+        assert child.start_time and child.end_time
+        if groups and child.start_time < group_end:
+            groups[-1].append(child)
+            group_end = max(group_end, child.end_time)
+        else:
+            groups.append([child])
+            group_end = child.end_time
+    cursor, segments = span.start_time, []
+    for group in groups:
+        segments.append(max(0, (group[0].start_time or 0) - cursor) / 1e9)
+        cursor = max(c.end_time or 0 for c in group)
+    segments.append(max(0, span.end_time - cursor) / 1e9)
+    redis_calls = redis.calls.get(span.context.span_id, [])
+    # Redis time is awaited, not computed: take it out of the CPU (from the first segment on).
+    owed = sum(redis_calls)
+    for i, seconds in enumerate(segments):
+        taken = min(seconds, owed)
+        segments[i], owed = seconds - taken, owed - taken
+    attributes = span.attributes or {}
+    return Node(
+        service=_service_of(span),
+        route=str(attributes.get("http.route", span.name)),
+        cpu=[[s] for s in segments],
+        groups=[[_node(c, by_parent, redis) for c in g] for g in groups],
+        redis=[list(redis_calls)],
+    )
+
+
+def _service_of(span: ReadableSpan) -> str:
+    resource = span.resource.attributes if span.resource else {}
+    return str(resource.get("service.name", "unknown"))
+
+
+class CalibrationError(Exception):
+    """A calibration could not be made or read; the message says what to do."""
+
+
+@dataclass
+class Request:
+    service: str
+    path: str
+    body: dict[str, Any]
+    token: str | None = None
+
+
+@dataclass
+class Visitor:
+    """What the operations need: fixtures, a signed-in shopper and agent, a seeded source."""
+
+    fixtures: dict[str, Any]
+    rng: random.Random
+    shopper: str = ""
+    agent: str = ""
+    admin: str = ""
+    ticket: str = ""
+
+    def product(self) -> str:
+        return self.rng.choice(self.fixtures["browse_ids"])
+
+    def order(self) -> dict[str, Any]:
+        hot = self.fixtures["sale_product_ids"]
+        item = self.rng.choice(hot) if self.rng.random() < 0.5 else self.product()
+        codes = self.fixtures["coupon_codes"]
+        return {
+            "items": [{"product_id": item, "quantity": 1}],
+            "card_number": self.fixtures["good_card"],
+            "idempotency_key": f"{self.rng.getrandbits(128):032x}",
+            "coupon_code": self.rng.choice(codes) if codes and self.rng.random() < 0.4 else None,
+        }
+
+
+def _gql(name: str, variables: dict[str, Any], token: str | None = None) -> Request:
+    body = {"operationName": name, "query": ops.OPERATIONS[name], "variables": variables}
+    return Request("gateway", "/graphql", body, token)
+
+
+def _login(v: Visitor) -> Request:
+    account = v.rng.choice(v.fixtures["shoppers"])
+    return _gql("Login", {"email": account["email"], "password": account["password"]})
+
+
+# The operations the Locust users send, by the name Locust's statistics give them.
+REQUESTS: dict[str, Callable[[Visitor], Request]] = {
+    "gql Products": lambda v: _gql("Products", {"first": 20, "after": None}),
+    "gql Search": lambda v: _gql("Search", {"text": v.rng.choice(SEARCH_WORDS), "first": 20}),
+    "gql Product": lambda v: _gql("Product", {"id": v.product()}),
+    "gql CartCheck": lambda v: _gql("CartCheck", {"id": v.product()}),
+    "gql Categories": lambda v: _gql("Categories", {}),
+    "gql Login": _login,
+    "gql CreateOrder": lambda v: _gql("CreateOrder", {"input": ops.camel(v.order())}, v.shopper),
+    "gql MyOrders": lambda v: _gql("MyOrders", {"limit": 5}, v.shopper),
+    "gql Restock": lambda v: _gql("Restock", {"id": v.product(), "quantity": 1}, v.admin),
+    "gql CreateCoupon": lambda v: _gql(
+        "CreateCoupon",
+        {
+            "input": {
+                "code": f"SIM-{v.rng.getrandbits(40):010X}",
+                "kind": "PERCENT",
+                "percent": 5,
+                "maxRedemptions": 10,
+            }
+        },
+        v.admin,
+    ),
+    "rest OpenTicket": lambda v: Request(
+        "ticket", "/api/v1/tickets", {"subject": "Where is it?", "body": "Pending."}, v.shopper
+    ),
+    "rest AgentReply": lambda v: Request(
+        "ticket", f"/api/v1/tickets/{v.ticket}/messages", {"body": "Ships today."}, v.agent
+    ),
+}
+
+
+@contextlib.asynccontextmanager
+async def _cluster(
+    scenario: Scenario, served: bool, exporter: InMemorySpanExporter
+) -> AsyncIterator[Cluster]:
+    wiring = Wiring(span_exporter=exporter, batch_spans=False)
+    if not served:
+        cluster = Cluster(wiring, overrides=scenario.server)
+        await cluster.start()
+        try:
+            yield cluster
+        finally:
+            await cluster.stop()
+        return
+    from estore.cluster import SERVICES
+
+    cluster = Cluster(
+        wiring, served=True, ports=free_ports(list(SERVICES)), overrides=scenario.server
+    )
+    ready = asyncio.Event()
+    serving = asyncio.create_task(cluster.serve("127.0.0.1", ready))
+    await asyncio.wait([serving, asyncio.create_task(ready.wait())], return_when="FIRST_COMPLETED")
+    if serving.done():
+        serving.result()
+        raise CalibrationError("the served cluster stopped during start-up")
+    try:
+        yield cluster
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+
+
+async def _send(cluster: Cluster, request: Request) -> tuple[dict[str, Any], float]:
+    headers = {"Authorization": f"Bearer {request.token}"} if request.token else {}
+    async with cluster.client(request.service, timeout=30) as client:
+        started = time.perf_counter()
+        response = await client.post(request.path, json=request.body, headers=headers)
+        took = time.perf_counter() - started
+    answer = response.json()
+    if response.status_code >= 300 or (isinstance(answer, dict) and answer.get("errors")):
+        raise CalibrationError(f"{request.path} answered {response.status_code}: {answer}")
+    return answer, took
+
+
+@dataclass
+class Measured:
+    """The shapes one operation's requests took (a coupon adds a call), commonest first."""
+
+    wall_s: list[float]
+    shapes: list[tuple[int, Node]]
+
+
+async def _measure(
+    cluster: Cluster,
+    visitor: Visitor,
+    name: str,
+    repeats: int,
+    exporter: InMemorySpanExporter,
+    redis: RedisTimer,
+    progress: Callable[[str], None],
+) -> Measured:
+    make = REQUESTS[name]
+    for _ in range(3):  # warm caches (plans, validated documents) as a running system has them
+        await _send(cluster, make(visitor))
+    trees: list[Node] = []
+    wall: list[float] = []
+    for _ in range(repeats):
+        exporter.clear()
+        redis.calls.clear()
+        request = make(visitor)
+        _, took = await _send(cluster, request)
+        trees.append(tree(list(exporter.get_finished_spans()), redis, request.service))
+        wall.append(took)
+    shapes = []
+    for signature, count in Counter(t.signature() for t in trees).most_common():
+        kept = [t for t in trees if t.signature() == signature]
+        for other in kept[1:]:
+            kept[0].merge(other)
+        shapes.append((count, kept[0]))
+    progress(
+        f"  {name}: {repeats} samples, {len(shapes)} shape(s), most {shapes[0][1].signature()}"
+    )
+    return Measured(wall, shapes)
+
+
+async def measure(
+    scenario: Scenario, *, served: bool, repeats: int, progress: Callable[[str], None]
+) -> dict[str, Measured]:
+    exporter = InMemorySpanExporter()
+    redis = RedisTimer()
+    async with _cluster(scenario, served, exporter) as cluster:
+        for infra in cluster.infras.values():
+            redis.wrap(infra.redis)
+        await seed(cluster, products=scenario.catalog_products)
+        gateway = f"http://127.0.0.1:{cluster.infras['gateway'].settings.port}"
+        fixtures = await stage(cluster, scenario, gateway)
+        visitor = Visitor(fixtures, random.Random(scenario.seed))
+        visitor.shopper = await _token(cluster, _login(visitor))
+        support = fixtures["support"]
+        visitor.agent = await _token(
+            cluster, _gql("Login", {"email": support["email"], "password": support["password"]})
+        )
+        admin = fixtures["admin"]
+        visitor.admin = await _token(
+            cluster, _gql("Login", {"email": admin["email"], "password": admin["password"]})
+        )
+        opened, _ = await _send(cluster, REQUESTS["rest OpenTicket"](visitor))
+        visitor.ticket = opened["id"]
+        results = {}
+        for name in REQUESTS:
+            results[name] = await _measure(
+                cluster, visitor, name, repeats, exporter, redis, progress
+            )
+        return results
+
+
+async def _token(cluster: Cluster, request: Request) -> str:
+    answer, _ = await _send(cluster, request)
+    token: str = answer["data"]["login"]["accessToken"]
+    return token
+
+
+def _commit() -> str:
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip()
+    return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "node": host.node(),
+        "system": f"{host.system()} {host.release()}",
+        "processor": host.processor() or host.machine(),
+        "cpus": os.cpu_count(),
+        "python": host.python_version(),
+    }
+
+
+def calibrate(
+    scenario: Scenario,
+    name: str,
+    *,
+    served: bool,
+    repeats: int,
+    progress: Callable[[str], None] = print,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> dict[str, Any]:
+    """Measure every operation and return the calibration document."""
+    measured = asyncio.run(measure(scenario, served=served, repeats=repeats, progress=progress))
+    now = (clock or (lambda: dt.datetime.now(dt.UTC)))()
+    return {
+        "name": name,
+        "commit": _commit(),
+        "machine": machine(),
+        "created": now.isoformat(timespec="seconds"),
+        "mode": "served" if served else "in-process",
+        "scenario": scenario.name,
+        "repeats": repeats,
+        "operations": {
+            op: {
+                "samples": len(m.wall_s),
+                "wall_ms_mean": round(sum(m.wall_s) / len(m.wall_s) * 1000, 3),
+                "shapes": [
+                    {"samples": count, "share": count / len(m.wall_s), "tree": node.to_json()}
+                    for count, node in m.shapes
+                ],
+            }
+            for op, m in measured.items()
+        },
+    }
