@@ -4,6 +4,7 @@ run leaves no decision unless the policy makes it optional."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +19,7 @@ from tests.reports.plant import (
     campaign_json,
     capacity,
     junit,
+    validation,
     verdicts,
 )
 
@@ -169,3 +171,27 @@ def test_the_same_artifacts_give_the_same_report_apart_from_timestamps(
 
     assert a["generated_at"] != b["generated_at"]
     assert stable(a) == stable(b)
+
+
+def test_a_forecast_off_its_goal_gives_no_go(artifacts: Artifacts, tmp_path: Path):
+    artifacts.write_json("sim/validate/validation.json", validation(met=False))
+    report = build(artifacts, tmp_path / "out")
+    [rule] = [r for r in report["rules"] if r["rule"] == "forecast_validated"]
+    assert rule["verdict"] == "fail"
+    assert rule["measured"] == "3 load level(s); worst p95 error 60.0%"
+    assert rule["reproduce"][0].startswith("python -m estore.cli sim validate --out reports/repro")
+
+
+def test_junit_has_one_case_per_rule_and_fails_the_failed_ones(
+    artifacts: Artifacts, tmp_path: Path
+):
+    artifacts.write_json("sim/capacity/capacity.json", capacity(headroom=0.05))
+    report = build(artifacts, tmp_path / "out")
+    [path] = (tmp_path / "out").glob("*/junit.xml")
+    suite = ET.parse(path).getroot()
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert list(cases) == [r["rule"] for r in report["rules"]]
+    assert cases["capacity_headroom"].find("failure") is not None
+    assert cases["no_latency_regression"].find("skipped") is not None  # no baseline
+    assert cases["pacts_verified"].find("failure") is None
+    assert suite.get("failures") == "1"
