@@ -6,6 +6,7 @@ policy that cannot be used, a baseline that cannot be read).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from reports import html, parts
+from reports import browser, html, parts
 from reports.baseline import BaselineError, load_baseline
 from reports.decision import NO_DECISION, decide
 from reports.gather import REPRO_DIR, Evidence, commit, gather
@@ -101,6 +102,7 @@ def make_report(
     artifacts: Path | None,
     now: datetime,
     out: Path,
+    screenshot: bool = True,
 ) -> dict[str, Any]:
     parts_dir = artifacts or report_dir / "parts"
     steps = parts.steps(profile, seed, parts_dir)
@@ -119,7 +121,23 @@ def make_report(
         decision=decision, optional=policy.optional, past=past,
     )  # fmt: skip
     write_outputs(built, report_dir, html.render(built, ev, _min_headroom(policy)))
+    if screenshot:
+        _screenshot(report_dir)
     return built
+
+
+def _screenshot(report_dir: Path) -> None:
+    """report.png beside the page, and a warning for anything the page logged."""
+    if browser.chromium() is None:
+        click.echo("no screenshot: chromium is not installed", err=True)
+        return
+    try:
+        console = browser.screenshot(report_dir / "report.html", report_dir / "report.png")
+    except (OSError, subprocess.SubprocessError) as exc:
+        click.echo(f"no screenshot: {exc}", err=True)
+        return
+    for line in console:
+        click.secho(f"report.html logged: {line}", fg="yellow", err=True)
 
 
 def _min_headroom(policy: Policy) -> float | None:

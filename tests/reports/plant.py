@@ -168,11 +168,20 @@ def build(
     policy: Policy | None = None,
     baseline: tuple[dict[str, Any], str] | None = None,
     now: datetime = NOW,
+    screenshot: bool = False,
 ) -> dict[str, Any]:
     """Judge the planted artifacts as `estore report --artifacts` does."""
     report_dir = out / now.strftime("%Y%m%dT%H%M%SZ")
     return make_report(
-        "quick", 1, policy or load_policy(), baseline, report_dir, artifacts.parts, now, out
+        "quick",
+        1,
+        policy or load_policy(),
+        baseline,
+        report_dir,
+        artifacts.parts,
+        now,
+        out,
+        screenshot,
     )
 
 

@@ -88,7 +88,7 @@ def test_artifacts_are_judged_and_all_four_outputs_written(tmp_path: Path, clean
     assert "verdict: GO" in out
     [folder] = (tmp_path / "out").iterdir()
     assert sorted(p.name for p in folder.iterdir()) == [
-        "junit.xml", "report.html", "report.json", "summary.md",
+        "junit.xml", "report.html", "report.json", "report.png", "summary.md",
     ]  # fmt: skip
     assert "## Resilience report: **GO**" in (folder / "summary.md").read_text()
 

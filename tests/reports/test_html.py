@@ -5,42 +5,21 @@ an error on purpose."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from reports.browser import rendered_dom, screenshot
 from tests.reports.plant import OPERATIONS, Artifacts, build, campaign_json
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def open_in_chromium(page: Path, screenshot: Path) -> tuple[list[str], str]:
-    """Console messages the page logged and its rendered DOM (one headless run each)."""
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--enable-logging=stderr", "--v=1", "--window-size=1200,3000",
-             "--disable-extensions", "--host-resolver-rules=MAP * ~NOTFOUND"]  # fmt: skip
-    shot = subprocess.run(
-        [*flags, f"--screenshot={screenshot}", page.as_uri()],
-        capture_output=True, text=True, timeout=90,
-    )  # fmt: skip
-    dom = subprocess.run(
-        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90
-    )
-    lines = (shot.stderr + dom.stderr).splitlines()
-    # Chromium logs every console message (and uncaught error) as `...:CONSOLE:<line>] "..."`;
-    # the report logs nothing at all, so any such line is a failure.
-    console = [line for line in lines if ":CONSOLE" in line]
-    return console, dom.stdout
 
 
 def test_the_console_check_sees_an_error_a_page_logs(tmp_path: Path):
     page = tmp_path / "broken.html"
     page.write_text("<html><body>x<script>console.error('planted failure')</script></body></html>")
-    console, dom = open_in_chromium(page, tmp_path / "broken.png")
+    console, dom = rendered_dom(page)
     assert any("planted failure" in line for line in console), console
     assert "x" in dom
+    assert any("planted failure" in line for line in screenshot(page, tmp_path / "x.png"))
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +29,16 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     slowed = dict(OPERATIONS, **{"gql Product": 60.0})
     earlier = build(Artifacts(root / "earlier").clean(campaign_json()), root / "e" / "out")
     artifacts.plant_load(slowed)
-    build(artifacts, root / "out", baseline=(earlier, "earlier"))
+    build(artifacts, root / "out", baseline=(earlier, "earlier"), screenshot=True)
     [page] = (root / "out").glob("*/report.html")
     return page
 
 
 def test_the_report_renders_with_no_console_error_and_a_screenshot_is_kept(rendered: Path):
     screenshot = rendered.with_name("report.png")
-    console, dom = open_in_chromium(rendered, screenshot)
+    assert screenshot.stat().st_size > 10_000  # taken by the report itself
+    console, dom = rendered_dom(rendered)
     assert console == []
-    assert screenshot.stat().st_size > 10_000
     assert 'id="verdict"' in dom and "NO-GO" in dom
     for section in ("contracts", "chaos", "load", "sim", "benchmarks", "baseline", "history"):
         assert f'id="section-{section}"' in dom
