@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 # The gateway parity suite compares answers with Apollo Gateway, which runs on Node.
 NODE_STAMP := tests/parity/node_modules/.installed-stamp
 
-.PHONY: up test lint load bench clean
+.PHONY: up test lint load bench report clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,11 +27,15 @@ test: lint $(NODE_STAMP)
 	bash tests/real-redis.sh $(PY)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks chaos sim
+	$(VENV)/bin/ruff check platform tests contracts loadtests benchmarks chaos sim reports
 	$(VENV)/bin/mypy
 
 load: $(STAMP)
 	$(PY) -m loadtests.run
+
+# The resilience report, CI-sized: exit 0 go, 1 no-go, 2 no decision (reports/README.md).
+report: $(STAMP)
+	$(VENV)/bin/estore report --profile quick
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_transport.py
