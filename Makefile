@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_transport.py
 	$(PY) benchmarks/bench_fastmongo.py
 	$(PY) benchmarks/bench_gateway.py
+	$(PY) benchmarks/bench_sim.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks
