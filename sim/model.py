@@ -9,9 +9,13 @@ calls take a connection from a bounded pool; those numbers come from `sim.resili
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Generator, Mapping, Sequence
+from bisect import bisect
+from collections import deque
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Literal
 
 import numpy as np
@@ -31,12 +35,18 @@ class Demand:
     kind: Literal["exp", "const", "empirical"] = "exp"
     samples: tuple[float, ...] = ()
 
-    def draw(self, rng: random.Random) -> float:
+    def sampler(self, rng: random.Random, factor: float = 1.0) -> Callable[[], float]:
+        """A draw of this time scaled by `factor`, bound to `rng` once instead of per draw."""
+        uniform = rng.random
         if self.kind == "empirical" and self.samples:
-            return rng.choice(self.samples)
-        if self.kind == "exp" and self.mean > 0:
-            return rng.expovariate(1.0 / self.mean)
-        return self.mean
+            values = tuple(v * factor for v in self.samples)
+            count = len(values)
+            return lambda: values[int(uniform() * count)]
+        mean = self.mean * factor
+        if self.kind == "exp" and mean > 0:
+            log = math.log
+            return lambda: -mean * log(1.0 - uniform())
+        return lambda: mean
 
 
 @dataclass(frozen=True)
@@ -229,30 +239,185 @@ class _Breaker:
             self.opens += 1
 
 
+class _Now(simpy.Event):
+    """An event that calls back the moment it fires, not through the schedule: a handler's
+    answer reaches its caller in the same step, without an event of its own."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.callbacks = []
+
+    def fire(self, value: Any) -> None:
+        self._ok = True
+        self._value = value
+        callbacks = self.callbacks
+        self.callbacks = None  # type: ignore[assignment]  # processed, as SimPy marks it
+        for callback in callbacks:
+            callback(self)
+
+
+class _Task(_Now):
+    """A handler run as a lean process: started at once (no initialising event), resumed by
+    the events it yields, firing when it returns. SimPy processes can wait on it too."""
+
+    def __init__(self, env: simpy.Environment, handler: Proc) -> None:
+        super().__init__(env)
+        self._handler = handler
+        self._resume = self._step
+        self._step(None)
+
+    def _step(self, event: simpy.Event | None) -> None:
+        value = None if event is None else event._value
+        send = self._handler.send
+        while True:
+            try:
+                target = send(value)
+            except StopIteration as finished:
+                self.fire(finished.value)
+                return
+            if target.callbacks is not None:
+                target.callbacks.append(self._resume)
+                return
+            value = target._value
+
+
+class _Answer(_Now):
+    """A call's answer: the handler's, or False when the deadline comes first."""
+
+    def settle(self, handler: simpy.Event) -> None:
+        if self.callbacks is not None:
+            self.fire(handler._value)
+
+    def expire(self, _: simpy.Event) -> None:
+        if self.callbacks is not None:
+            self.fire(False)
+
+
+class _Join(_Now):
+    """Branches awaited together (asyncio.gather): true when every branch succeeded."""
+
+    def __init__(self, env: simpy.Environment, branches: list[_Task]) -> None:
+        super().__init__(env)
+        self._pending, self._ok_so_far = len(branches), True
+        for branch in branches:
+            if branch.callbacks is None:
+                self._arrive(branch)
+            else:
+                branch.callbacks.append(self._arrive)
+
+    def _arrive(self, branch: simpy.Event) -> None:
+        self._ok_so_far = self._ok_so_far and bool(branch._value)
+        self._pending -= 1
+        if not self._pending:
+            self.fire(self._ok_so_far)
+
+
+class _Turn(simpy.Event):
+    """A hold on a station for `seconds`, processed once it has been served: one SimPy event
+    for a segment, where a resource takes a request, its grant and a timeout."""
+
+    def __init__(self, station: _Station, seconds: float) -> None:
+        self.env = station.env
+        self.callbacks = [station.leave]
+        self.seconds = seconds
+
+    def begin(self) -> None:
+        self._ok = True
+        self._value = None
+        self.env.schedule(self, simpy.core.NORMAL, self.seconds)
+
+
+class _Station:
+    """`servers` taking turns first come, first served: an event loop (or a pool of loops
+    sharing one queue), the Redis connection pool, the cores the loops compute on. A turn on
+    a station with `cores` also waits for a core while it holds its server."""
+
+    def __init__(self, env: simpy.Environment, servers: int, cores: _Station | None) -> None:
+        self.env, self.free, self.cores = env, servers, cores
+        self.waiting: deque[_Turn] = deque()
+
+    def hold(self, seconds: float) -> _Turn:
+        turn = _Turn(self, seconds)
+        if self.free:
+            self.free -= 1
+            self._serve(turn)
+        else:
+            self.waiting.append(turn)
+        return turn
+
+    def _serve(self, turn: _Turn) -> None:
+        if self.cores is None:
+            turn.begin()
+        else:
+            self.cores.admit(turn)
+
+    def admit(self, turn: _Turn) -> None:
+        """A turn served elsewhere that also needs one of these servers (a core)."""
+        if self.free:
+            self.free -= 1
+            turn.begin()
+        else:
+            self.waiting.append(turn)
+
+    def leave(self, _: simpy.Event) -> None:
+        if self.cores is not None:
+            self.cores.release()
+        self.release()
+
+    def release(self) -> None:
+        if self.waiting:
+            self._serve(self.waiting.popleft())
+        else:
+            self.free += 1
+
+
+# A compiled handler step: (opcode, argument, argument), so the hot loop dispatches on an int.
+_CPU, _WAIT, _CALL, _CHOICE, _PARALLEL = range(5)
+Program = tuple[tuple[int, Any, Any], ...]
+
+
 class _Service:
-    def __init__(self, env: simpy.Environment, loops: int, pooled: bool) -> None:
+    def __init__(
+        self, env: simpy.Environment, loops: int, pooled: bool, cores: _Station | None
+    ) -> None:
         self.count = loops
         if pooled:
-            self.loops = [simpy.Resource(env, capacity=loops)]
+            self.loops = [_Station(env, loops, cores)]
         else:
-            self.loops = [simpy.Resource(env, capacity=1) for _ in range(loops)]
-        self.busy = 0.0
+            self.loops = [_Station(env, 1, cores) for _ in range(loops)]
         self._next = 0
 
-    def pick(self) -> simpy.Resource:
+    def pick(self) -> _Station:
         self._next = (self._next + 1) % len(self.loops)
         return self.loops[self._next]
 
 
+@dataclass(frozen=True)
+class _Client:
+    """A compiled call: the callee's handler and the kit client's numbers for this caller."""
+
+    service: str
+    where: _Service | None
+    program: Program
+    optional: bool
+    attempts: int
+    deadline_s: float
+    breaker: _Breaker
+
+
 class Twin:
-    """One simulated world: services, breakers per (caller, callee), the Redis pool."""
+    """One simulated world: services, breakers per (caller, callee), the Redis pool, and each
+    operation compiled once into programs whose samplers are bound to this world's seed."""
 
     def __init__(self, config: Config, env: simpy.Environment) -> None:
         self.config, self.env = config, env
         self.rng = random.Random(config.seed)
+        self.uniform = self.rng.random
         self.res = config.resilience
+        self.warmup_s = config.warmup_s
         deployment = config.deployment
-        shared = _Service(env, deployment.shared_instances, deployment.pooled)
+        self.cores = _Station(env, deployment.cores, None) if deployment.cores else None
+        shared = _Service(env, deployment.shared_instances, deployment.pooled, self.cores)
         self.services: dict[str, _Service] = {}
         for name in _services(config.operations.values()):
             if name in config.what_if.down:
@@ -263,109 +428,56 @@ class Twin:
                 loops = deployment.loops(name)
                 if loops < 1:
                     raise ValueError(f"{name}: a deployment needs at least one instance")
-                self.services[name] = _Service(env, loops, deployment.pooled)
-        self.cores = simpy.Resource(env, deployment.cores) if deployment.cores else None
-        self.redis = simpy.Resource(env, capacity=self.res.redis_pool)
+                self.services[name] = _Service(env, loops, deployment.pooled, self.cores)
+        self.redis = _Station(env, self.res.redis_pool, None)
         self.breakers: dict[tuple[str, str], _Breaker] = {}
-        self.cpu_of: dict[str, float] = {}
+        self.cpu_of = dict.fromkeys(self.services, 0.0)
+        self.entries = {
+            name: (op.service, self._compile(op.service, op.steps))
+            for name, op in config.operations.items()
+        }
 
-    def request(self, operation: Operation) -> Proc:
-        ok = yield from self.handle(operation.service, operation.steps)
-        return ok
-
-    def handle(self, service: str, steps: Sequence[Step]) -> Proc:
-        where = self.services.get(service)
-        if where is None:
-            return False
-        ok = yield from self.handle_on(service, where, where.pick(), steps)
-        return ok
-
-    def handle_on(
-        self, service: str, where: _Service, loop: simpy.Resource, steps: Sequence[Step]
-    ) -> Proc:
+    def _compile(self, service: str, steps: Sequence[Step]) -> Program:
         slower = self.config.what_if.slower.get(service, 1.0)
+        program: list[tuple[int, Any, Any]] = []
         for step in steps:
             if isinstance(step, Cpu):
-                yield from self._compute(where, loop, step.demand.draw(self.rng) * slower, service)
+                program.append((_CPU, step.demand.sampler(self.rng, slower), None))
             elif isinstance(step, Store):
-                if step.computes:
-                    yield from self._compute(where, loop, step.demand.draw(self.rng), service)
-                yield from self._store(step)
+                program += self._store(step)
             elif isinstance(step, Call):
-                if not (yield from self.call(service, step)) and not step.optional:
-                    return False
+                program.append((_CALL, self._client(service, step), None))
             elif isinstance(step, Choice):
-                weights = [share for share, _ in step.options]
-                chosen = self.rng.choices(step.options, weights)[0][1]
-                if not (yield from self.handle_on(service, where, loop, chosen)):
-                    return False
+                shares = list(accumulate(share for share, _ in step.options))
+                options = tuple(self._compile(service, option) for _, option in step.options)
+                program.append((_CHOICE, shares, options))
             else:
-                branches = [
-                    self.env.process(self.handle_on(service, where, loop, b)) for b in step.branches
-                ]
-                done = yield self.env.all_of(branches)
-                if not all(done.values()):
-                    return False
-        return True
+                branches = tuple(self._compile(service, branch) for branch in step.branches)
+                program.append((_PARALLEL, branches, None))
+        return tuple(program)
 
-    def _compute(self, where: _Service, loop: simpy.Resource, seconds: float, name: str) -> Any:
-        with loop.request() as turn:
-            yield turn
-            if self.cores is None:
-                yield self.env.timeout(seconds)
-            else:
-                with self.cores.request() as core:
-                    yield core
-                    yield self.env.timeout(seconds)
-        if self.env.now >= self.config.warmup_s:
-            where.busy += seconds
-            self.cpu_of[name] = self.cpu_of.get(name, 0.0) + seconds
+    def _store(self, step: Store) -> list[tuple[int, Any, Any]]:
+        """A fake store computes on the caller's loop; a real one is awaited (Redis on a pool
+        connection); a what-if's added time is awaited either way."""
+        added = self.config.what_if.store_added.get(step.kind, 0.0)
+        pool = self.redis if step.kind == "redis" else None
+        if step.computes:
+            compute = (_CPU, step.demand.sampler(self.rng), None)
+            return [compute, (_WAIT, pool, lambda: added)] if added > 0 else [compute]
+        draw = step.demand.sampler(self.rng)
+        return [(_WAIT, pool, (lambda: draw() + added) if added else draw)]
 
-    def _store(self, step: Store) -> Any:
-        seconds = self.config.what_if.store_added.get(step.kind, 0.0)
-        if not step.computes:
-            seconds += step.demand.draw(self.rng)
-        if seconds <= 0:
-            return
-        if step.kind == "redis":
-            with self.redis.request() as connection:
-                yield connection
-                yield self.env.timeout(seconds)
-        else:
-            yield self.env.timeout(seconds)
-
-    def call(self, caller: str, call: Call) -> Proc:
-        """The kit client: breaker admission, attempts within the deadline, backoff between."""
-        env, res = self.env, self.res
-        breaker = self._breaker(caller, call.service)
-        deadline = call.deadline_s or res.deadline_for(caller, call.service)
-        deadline_at = env.now + deadline
-        attempts = call.attempts or res.attempts_for(call.service, call.idempotent)
-        for attempt in range(1, attempts + 1):
-            if not breaker.admit():
-                return False
-            attempt_s = deadline_at - env.now
-            if res.retry.attempt_timeout is not None:
-                attempt_s = min(attempt_s, res.retry.attempt_timeout)
-            ok = yield from self._attempt(call, attempt_s)
-            breaker.record(ok)
-            if ok:
-                return True
-            ceiling = min(res.retry.max_backoff, res.retry.backoff * 2 ** (attempt - 1))
-            pause = self.rng.uniform(0.0, ceiling)
-            if attempt == attempts or env.now + pause >= deadline_at:
-                return False
-            yield env.timeout(pause)
-        return False
-
-    def _attempt(self, call: Call, seconds: float) -> Proc:
-        if call.service not in self.services:
-            yield self.env.timeout(0)
-            return False
-        handler = self.env.process(self.handle(call.service, call.steps))
-        timer = self.env.timeout(seconds)
-        done = yield handler | timer
-        return handler in done and bool(done[handler])
+    def _client(self, caller: str, call: Call) -> _Client:
+        where = self.services.get(call.service)
+        return _Client(
+            service=call.service,
+            where=where,
+            program=self._compile(call.service, call.steps) if where else (),
+            optional=call.optional,
+            attempts=call.attempts or self.res.attempts_for(call.service, call.idempotent),
+            deadline_s=call.deadline_s or self.res.deadline_for(caller, call.service),
+            breaker=self._breaker(caller, call.service),
+        )
 
     def _breaker(self, caller: str, callee: str) -> _Breaker:
         key = (caller, callee)
@@ -373,6 +485,76 @@ class Twin:
             policy = self.res.breaker
             self.breakers[key] = _Breaker(self.env, policy.failure_threshold, policy.reset_timeout)
         return self.breakers[key]
+
+    def request(self, name: str) -> Proc:
+        service, program = self.entries[name]
+        where = self.services.get(service)
+        if where is None:
+            return False
+        ok = yield from self._run(service, where.pick(), program)
+        return ok
+
+    def _run(self, service: str, loop: _Station, program: Program) -> Proc:
+        """A handler on `loop`: it holds the loop while it computes, not while it awaits."""
+        env = self.env
+        for op, first, second in program:
+            if op == _CPU:
+                seconds = first()
+                yield loop.hold(seconds)
+                if env.now >= self.warmup_s:
+                    self.cpu_of[service] += seconds
+            elif op == _WAIT:
+                seconds = second()
+                if seconds > 0:
+                    yield env.timeout(seconds) if first is None else first.hold(seconds)
+            elif op == _CALL:
+                if not (yield from self._call(first)) and not first.optional:
+                    return False
+            elif op == _CHOICE:
+                index = bisect(first, self.uniform() * first[-1], 0, len(first) - 1)
+                if not (yield from self._run(service, loop, second[index])):
+                    return False
+            else:
+                if not (yield _Join(env, [_Task(env, self._run(service, loop, b)) for b in first])):
+                    return False
+        return True
+
+    def _call(self, client: _Client) -> Proc:
+        """The kit client: breaker admission, attempts within the deadline, backoff between."""
+        env, retry = self.env, self.res.retry
+        deadline_at = env.now + client.deadline_s
+        for attempt in range(1, client.attempts + 1):
+            if not client.breaker.admit():
+                return False
+            attempt_s = deadline_at - env.now
+            if retry.attempt_timeout is not None:
+                attempt_s = min(attempt_s, retry.attempt_timeout)
+            ok = yield from self._attempt(client, attempt_s)
+            client.breaker.record(ok)
+            if ok:
+                return True
+            ceiling = min(retry.max_backoff, retry.backoff * 2 ** (attempt - 1))
+            pause = self.rng.uniform(0.0, ceiling)
+            if attempt == client.attempts or env.now + pause >= deadline_at:
+                return False
+            yield env.timeout(pause)
+        return False
+
+    def _attempt(self, client: _Client, seconds: float) -> Proc:
+        """The callee's handler runs as a task of its own, so it goes on after its caller gave
+        up at the deadline, as a server does."""
+        env = self.env
+        if client.where is None:
+            yield env.timeout(0)
+            return False
+        handler = _Task(env, self._run(client.service, client.where.pick(), client.program))
+        if handler.callbacks is None:
+            return bool(handler._value)
+        answer = _Answer(env)
+        handler.callbacks.append(answer.settle)
+        env.timeout(seconds).callbacks.append(answer.expire)  # type: ignore[union-attr]
+        ok = yield answer
+        return bool(ok)
 
 
 def _services(operations: Any) -> list[str]:
@@ -401,23 +583,25 @@ class _Recorder:
         self.index = {n: i for i, n in enumerate(names)}
         self.rows: list[tuple[int, float, float, bool]] = []
 
-    def timed(self, env: simpy.Environment, twin: Twin, operation: Operation) -> Proc:
+    def timed(self, env: simpy.Environment, twin: Twin, name: str) -> Proc:
         started = env.now
-        ok = yield from twin.request(operation)
+        ok = yield from twin.request(name)
         if started >= self.warmup_s:
-            self.rows.append((self.index[operation.name], started, env.now - started, ok))
+            self.rows.append((self.index[name], started, env.now - started, ok))
         return ok
 
 
 def _open_arrivals(env: simpy.Environment, twin: Twin, rec: _Recorder, w: OpenWorkload) -> Any:
-    ops = twin.config.operations
     names = list(w.mix)
-    weights = [w.mix[n] for n in names]
+    # What rng.choices does per draw, its cumulative weights summed once.
+    shares = list(accumulate(w.mix[n] for n in names))
+    total, last = shares[-1], len(names) - 1
     rng = random.Random(twin.config.seed + 1)
+    uniform, gap = rng.random, rng.expovariate
     while True:
-        yield env.timeout(rng.expovariate(w.rate))
-        name = rng.choices(names, weights)[0] if len(names) > 1 else names[0]
-        env.process(rec.timed(env, twin, ops[name]))
+        yield env.timeout(gap(w.rate))
+        name = names[bisect(shares, uniform() * total, 0, last)] if last else names[0]
+        _Task(env, rec.timed(env, twin, name))
 
 
 def _user(
@@ -429,15 +613,14 @@ def _user(
     stop: simpy.Event,
 ) -> Any:
     rng = random.Random(f"{twin.config.seed}:user:{number}")
-    ops = twin.config.operations
     role = rng.choices(list(w.roles), list(w.roles.values()))[0]
     for name in w.start.get(role, ()):
-        yield from rec.timed(env, twin, ops[name])
+        yield from rec.timed(env, twin, name)
     tasks = w.tasks[role]
-    plans, weights = list(tasks), list(tasks.values())
+    plans, shares = list(tasks), list(accumulate(tasks.values()))
     while not stop.triggered:
-        for name in rng.choices(plans, weights)[0]:
-            yield from rec.timed(env, twin, ops[name])
+        for name in rng.choices(plans, cum_weights=shares)[0]:
+            yield from rec.timed(env, twin, name)
         yield env.timeout(rng.uniform(*w.think))
 
 
@@ -460,13 +643,13 @@ def _population(env: simpy.Environment, twin: Twin, rec: _Recorder, w: ClosedWor
 
 
 def _sampler(env: simpy.Environment, twin: Twin, samples: dict[str, list[Any]]) -> Any:
-    last = {name: 0.0 for name in twin.services}
+    last = dict.fromkeys(twin.services, 0.0)
     every = twin.config.sample_every_s
     while True:
         yield env.timeout(every)
         for name, service in twin.services.items():
-            queued = sum(len(loop.queue) for loop in service.loops)
-            busy = twin.cpu_of.get(name, 0.0)
+            queued = sum(len(loop.waiting) for loop in service.loops)
+            busy = twin.cpu_of[name]
             samples[name].append((env.now, queued, (busy - last[name]) / every))
             last[name] = busy
 
@@ -493,7 +676,7 @@ def run(config: Config) -> Result:
         latency=rows[:, 2],
         ok=rows[:, 3].astype(bool),
         names=names,
-        busy_s={n: twin.cpu_of.get(n, 0.0) for n in twin.services},
+        busy_s=dict(twin.cpu_of),
         loops={n: s.count for n, s in twin.services.items()},
         samples=samples,
         breaker_opens=sum(b.opens for b in twin.breakers.values()),

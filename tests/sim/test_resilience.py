@@ -44,3 +44,13 @@ def test_a_dependency_that_is_down_opens_the_breaker_and_failures_come_fast() ->
     assert not result.ok.any()
     # Open, the breaker refuses at once: most requests never wait for a backoff.
     assert (result.latency == 0).mean() > 0.5
+
+
+def test_a_hung_dependency_goes_on_computing_after_its_caller_gave_up() -> None:
+    hung = Call("product", (Cpu(Demand(30.0, "const")),))
+    result = run(_one(Operation("q", "gateway", (hung,)), rate=0.2))
+    # The caller left at its deadline; the server still ran the first handler to its end
+    # (30 s of the 60 s horizon; the next one ends after it).
+    assert not result.ok.any()
+    assert result.latency.max() < 10.0
+    assert result.utilisation()["product"] == pytest.approx(0.5)

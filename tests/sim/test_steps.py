@@ -1,0 +1,59 @@
+"""The twin's step kinds: awaited branches overlap, a failed branch fails its handler, and a
+choice takes each shape by its share."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.model import (
+    Call,
+    Choice,
+    Config,
+    Cpu,
+    Demand,
+    OpenWorkload,
+    Operation,
+    Parallel,
+    Result,
+    Store,
+    WhatIf,
+    run,
+)
+
+
+def _run(operation: Operation, **what_if: object) -> Result:
+    return run(
+        Config(
+            {operation.name: operation},
+            OpenWorkload(rate=1.0, mix={operation.name: 1.0}),
+            horizon_s=200.0,
+            what_if=WhatIf(**what_if),  # type: ignore[arg-type]
+            seed=11,
+        )
+    )
+
+
+def _wait(seconds: float) -> tuple[Store, ...]:
+    return (Store("mongo", Demand(seconds, "const")),)
+
+
+def test_parallel_branches_are_awaited_together_so_the_slowest_sets_the_time() -> None:
+    result = _run(Operation("q", "s", (Parallel((_wait(0.1), _wait(0.2))),)))
+    assert result.ok.all()
+    assert result.latency == pytest.approx(0.2)
+
+
+def test_a_failed_branch_fails_the_handler_but_an_optional_call_only_degrades_it() -> None:
+    down = Call("category", (Cpu(Demand(0.001)),))
+    optional = Call("category", (Cpu(Demand(0.001)),), optional=True)
+    failed = _run(Operation("q", "s", (Parallel((_wait(0.1), (down,))),)), down=("category",))
+    degraded = _run(Operation("q", "s", (optional, *_wait(0.1))), down=("category",))
+    assert not failed.ok.any()
+    assert degraded.ok.all()
+
+
+def test_a_choice_takes_each_shape_by_its_share() -> None:
+    shapes = Choice(((3.0, _wait(0.1)), (1.0, _wait(0.3))))
+    result = _run(Operation("q", "s", (shapes,)))
+    slow_share = (result.latency > 0.2).mean()
+    assert slow_share == pytest.approx(0.25, abs=0.08)
