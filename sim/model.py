@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
 
 from sim.resilience import Resilience
 
@@ -263,7 +264,6 @@ class _Task(_Now):
     def __init__(self, env: simpy.Environment, handler: Proc) -> None:
         super().__init__(env)
         self._handler = handler
-        self._resume = self._step
         self._step(None)
 
     def _step(self, event: simpy.Event | None) -> None:
@@ -276,7 +276,7 @@ class _Task(_Now):
                 self.fire(finished.value)
                 return
             if target.callbacks is not None:
-                target.callbacks.append(self._resume)
+                target.callbacks.append(self._step)
                 return
             value = target._value
 
@@ -314,17 +314,16 @@ class _Join(_Now):
 
 class _Turn(simpy.Event):
     """A hold on a station for `seconds`, processed once it has been served: one SimPy event
-    for a segment, where a resource takes a request, its grant and a timeout."""
+    for a segment, where a resource takes a request, its grant and a timeout. It succeeds
+    with no value, so it is made ready at once and only scheduled when its service begins."""
+
+    _ok = True
+    _value = None
 
     def __init__(self, station: _Station, seconds: float) -> None:
         self.env = station.env
         self.callbacks = [station.leave]
         self.seconds = seconds
-
-    def begin(self) -> None:
-        self._ok = True
-        self._value = None
-        self.env.schedule(self, simpy.core.NORMAL, self.seconds)
 
 
 class _Station:
@@ -335,40 +334,39 @@ class _Station:
     def __init__(self, env: simpy.Environment, servers: int, cores: _Station | None) -> None:
         self.env, self.free, self.cores = env, servers, cores
         self.waiting: deque[_Turn] = deque()
+        self._schedule = env.schedule
 
     def hold(self, seconds: float) -> _Turn:
         turn = _Turn(self, seconds)
-        if self.free:
-            self.free -= 1
-            self._serve(turn)
-        else:
+        if not self.free:
             self.waiting.append(turn)
-        return turn
-
-    def _serve(self, turn: _Turn) -> None:
-        if self.cores is None:
-            turn.begin()
+        elif self.cores is None:
+            self.free -= 1
+            self._schedule(turn, NORMAL, seconds)
         else:
+            self.free -= 1
             self.cores.admit(turn)
+        return turn
 
     def admit(self, turn: _Turn) -> None:
         """A turn served elsewhere that also needs one of these servers (a core)."""
         if self.free:
             self.free -= 1
-            turn.begin()
+            self._schedule(turn, NORMAL, turn.seconds)
         else:
             self.waiting.append(turn)
 
-    def leave(self, _: simpy.Event) -> None:
-        if self.cores is not None:
-            self.cores.release()
-        self.release()
-
-    def release(self) -> None:
-        if self.waiting:
-            self._serve(self.waiting.popleft())
-        else:
+    def leave(self, _: simpy.Event | None = None) -> None:
+        cores = self.cores
+        if cores is not None:
+            cores.leave()
+        if not self.waiting:
             self.free += 1
+        elif cores is None:
+            turn = self.waiting.popleft()
+            self._schedule(turn, NORMAL, turn.seconds)
+        else:
+            cores.admit(self.waiting.popleft())
 
 
 # A compiled handler step: (opcode, argument, argument), so the hot loop dispatches on an int.
@@ -433,7 +431,7 @@ class Twin:
         self.breakers: dict[tuple[str, str], _Breaker] = {}
         self.cpu_of = dict.fromkeys(self.services, 0.0)
         self.entries = {
-            name: (op.service, self._compile(op.service, op.steps))
+            name: (op.service, self.services.get(op.service), self._compile(op.service, op.steps))
             for name, op in config.operations.items()
         }
 
@@ -486,15 +484,7 @@ class Twin:
             self.breakers[key] = _Breaker(self.env, policy.failure_threshold, policy.reset_timeout)
         return self.breakers[key]
 
-    def request(self, name: str) -> Proc:
-        service, program = self.entries[name]
-        where = self.services.get(service)
-        if where is None:
-            return False
-        ok = yield from self._run(service, where.pick(), program)
-        return ok
-
-    def _run(self, service: str, loop: _Station, program: Program) -> Proc:
+    def handle(self, service: str, loop: _Station, program: Program) -> Proc:
         """A handler on `loop`: it holds the loop while it computes, not while it awaits."""
         env = self.env
         for op, first, second in program:
@@ -512,10 +502,12 @@ class Twin:
                     return False
             elif op == _CHOICE:
                 index = bisect(first, self.uniform() * first[-1], 0, len(first) - 1)
-                if not (yield from self._run(service, loop, second[index])):
+                if not (yield from self.handle(service, loop, second[index])):
                     return False
             else:
-                if not (yield _Join(env, [_Task(env, self._run(service, loop, b)) for b in first])):
+                if not (
+                    yield _Join(env, [_Task(env, self.handle(service, loop, b)) for b in first])
+                ):
                     return False
         return True
 
@@ -529,7 +521,7 @@ class Twin:
             attempt_s = deadline_at - env.now
             if retry.attempt_timeout is not None:
                 attempt_s = min(attempt_s, retry.attempt_timeout)
-            ok = yield from self._attempt(client, attempt_s)
+            ok = bool((yield self._attempt(client, attempt_s)))
             client.breaker.record(ok)
             if ok:
                 return True
@@ -540,21 +532,20 @@ class Twin:
             yield env.timeout(pause)
         return False
 
-    def _attempt(self, client: _Client, seconds: float) -> Proc:
-        """The callee's handler runs as a task of its own, so it goes on after its caller gave
-        up at the deadline, as a server does."""
+    def _attempt(self, client: _Client, seconds: float) -> simpy.Event:
+        """The callee's handler as a task of its own, so it goes on after its caller gave up
+        at the deadline, as a server does; what the caller waits for: its answer or the
+        deadline."""
         env = self.env
         if client.where is None:
-            yield env.timeout(0)
-            return False
-        handler = _Task(env, self._run(client.service, client.where.pick(), client.program))
+            return env.timeout(0, value=False)
+        handler = _Task(env, self.handle(client.service, client.where.pick(), client.program))
         if handler.callbacks is None:
-            return bool(handler._value)
+            return handler
         answer = _Answer(env)
         handler.callbacks.append(answer.settle)
         env.timeout(seconds).callbacks.append(answer.expire)  # type: ignore[union-attr]
-        ok = yield answer
-        return bool(ok)
+        return answer
 
 
 def _services(operations: Any) -> list[str]:
@@ -585,7 +576,8 @@ class _Recorder:
 
     def timed(self, env: simpy.Environment, twin: Twin, name: str) -> Proc:
         started = env.now
-        ok = yield from twin.request(name)
+        service, where, program = twin.entries[name]
+        ok = where is not None and (yield from twin.handle(service, where.pick(), program))
         if started >= self.warmup_s:
             self.rows.append((self.index[name], started, env.now - started, ok))
         return ok
@@ -634,7 +626,7 @@ def _population(env: simpy.Environment, twin: Twin, rec: _Recorder, w: ClosedWor
             return
         while len(running) < target:
             stop = env.event()
-            env.process(_user(env, twin, rec, w, number, stop))
+            _Task(env, _user(env, twin, rec, w, number, stop))
             running.append(stop)
             number += 1
         while len(running) > target:
