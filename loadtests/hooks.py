@@ -14,13 +14,12 @@ from typing import Any
 import gevent
 from locust import events
 from locust.env import Environment
-from locust.exception import StopUser
 from locust.runners import WorkerRunner
 
 from loadtests import config, outside
 from loadtests.api import Api, ApiError
 from loadtests.gates import OperationStats, Verdict, evaluate
-from loadtests.scenario import Scenario, load_scenario
+from loadtests.scenario import SCENARIOS, Scenario, load_scenario
 from loadtests.stage import read_back, stage
 
 log = logging.getLogger("loadtests")
@@ -78,7 +77,10 @@ def _scenario(options: Any) -> Scenario:
             time=options.time_scale, users=options.user_scale
         )
     except FileNotFoundError:
-        raise ApiError(f"unknown scenario {options.scenario!r}: no such file") from None
+        known = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.toml")))
+        raise ApiError(
+            f"unknown scenario {options.scenario!r}: name one of {known}, or a TOML file's path"
+        ) from None
     except ValueError as exc:
         first = str(exc).splitlines()
         raise ApiError(
@@ -207,17 +209,7 @@ def _print_verdict(verdict: Verdict, report: dict[str, Any]) -> None:
     print(f"load: totals {json.dumps(report['totals'])}", flush=True)
 
 
-class _ExpectedStops(logging.Filter):
-    """Locust logs a StopUser raised in `on_start` with its traceback; here it is expected (a
-    visitor whose sign-in was refused goes home, and the refusal is a failed request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        return not (args and isinstance(args[0], StopUser))
-
-
 def register() -> None:
-    logging.getLogger("locust.user.users").addFilter(_ExpectedStops())
     events.init_command_line_parser.add_listener(config.add_options)
     events.init.add_listener(on_init)
     events.test_start.add_listener(on_test_start)
