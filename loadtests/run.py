@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,8 +55,16 @@ def _read_tagged(stream: IO[str], tag: str, timeout_s: float) -> dict[str, Any]:
 def served_cluster(scenario: str, auto_ports: bool) -> Iterator[subprocess.Popen[str]]:
     command = [sys.executable, "-m", "loadtests.serve", "--scenario", scenario]
     command += ["--ports", "auto" if auto_ports else "fixed"]
+    # Its own session: a Ctrl-C that ends the web UI's run must not end the cluster too, whose
+    # stores the invariant check reads afterwards (it stops on `quit`).
     process = subprocess.Popen(
-        command, cwd=ROOT, env=_env({}), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        command,
+        cwd=ROOT,
+        env=_env({}),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         yield process
@@ -113,8 +122,11 @@ def run_locust(commands: list[list[str]], env: dict[str, str], timeout_s: float)
         try:
             code = processes[0].wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            processes[0].terminate()
-            code = processes[0].wait(timeout=30)
+            processes[0].send_signal(signal.SIGINT)  # as Ctrl-C: Locust writes its reports
+            code = processes[0].wait(timeout=60)
+        except KeyboardInterrupt:
+            # Ctrl-C reached Locust too (one process group): it judges and reports, then ends.
+            code = processes[0].wait(timeout=60)
         for worker in processes[1:]:
             try:
                 worker.wait(timeout=15)
@@ -151,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     taken = [] if args.ports == "auto" else taken_ports(args)
     if taken:
         print(
-            f"load: ports {', '.join(map(str, taken))} are taken (is `make up` running?): "
-            "stop what serves there, or run with --ports auto (and --web-port N)"
+            f"load: ports {', '.join(map(str, taken))} are taken. If `make up` serves there, "
+            "load that cluster with `.venv/bin/locust -f loadtests/locustfile.py --host "
+            "http://127.0.0.1:3000`; else stop what serves there, or run this with --ports auto "
+            "(and --web-port N)"
         )
         return BAD_INPUT
     with served_cluster(args.scenario, args.ports == "auto") as server:
