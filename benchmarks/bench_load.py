@@ -165,9 +165,9 @@ def main() -> None:
             )
         for mix, found in best.items():
             if args.profile and found is not None:
-                scenario = step_scenario(work, mix, found[0], args.seconds + 5)
+                scenario = step_scenario(work, mix, found[0], args.seconds + 12)
                 runner = _background_step(ready["gateway_url"], scenario)
-                time.sleep(3)  # let Locust spawn its users before sampling starts
+                time.sleep(10)  # let Locust stage (a no-op) and spawn before sampling
                 print(f"\n== {mix} mix at {found[0]} users")
                 profile(server.pid, args.seconds, work / mix)
                 runner.wait(timeout=120)
