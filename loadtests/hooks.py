@@ -97,21 +97,26 @@ def _report_dir(options: Any) -> Path | None:
 
 
 def on_init(environment: Environment, **_: Any) -> None:
-    """The master (or a standalone runner) stages the sale before any user starts."""
+    """The master (or a standalone runner) stages the sale at start-up, before the web UI or
+    the headless run starts any user, so bad input stops the process before the load."""
     options = environment.parsed_options
     if options is None or isinstance(environment.runner, WorkerRunner):
         return
     try:
-        scenario = _scenario(options)
-        api = Api(environment.host or "")
-        if not environment.host:
-            raise ApiError("no --host: pass the gateway's URL, e.g. --host http://127.0.0.1:3000")
-        fixtures = stage(api, scenario, _admin(options), options.ticket_url or None)
-        config.use(config.LoadConfig(scenario, fixtures, _report_dir(options)))
-        apply_mix(environment)
-        _baseline[:] = [outside.baseline(api, fixtures)]
+        _stage_sale(environment, options)
     except ApiError as exc:
         _refuse(str(exc))
+
+
+def _stage_sale(environment: Environment, options: Any) -> None:
+    scenario = _scenario(options)
+    if not environment.host:
+        raise ApiError("no --host: pass the gateway's URL, e.g. --host http://127.0.0.1:3000")
+    api = Api(environment.host)
+    fixtures = stage(api, scenario, _admin(options), options.ticket_url or None)
+    config.use(config.LoadConfig(scenario, fixtures, _report_dir(options)))
+    apply_mix(environment)
+    _baseline[:] = [outside.baseline(api, fixtures)]
     random.seed(scenario.seed)
     log.warning(
         "load: staged %s at %s: %d shoppers, sale items %s",
