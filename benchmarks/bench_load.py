@@ -30,7 +30,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadtests import config  # noqa: E402
 from loadtests.gates import OUTCOME_TYPE  # noqa: E402
 from loadtests.run import LOCUSTFILE, READY, _env, _read_tagged, served_cluster  # noqa: E402
 from loadtests.scenario import SCENARIOS  # noqa: E402
@@ -40,18 +39,22 @@ MAX_FAILURE_RATIO = 0.01
 MIXES = {"browse": "{ browser = 1 }", "checkout": "{ shopper = 1 }"}
 
 
-def served_scenario(folder: Path) -> Path:
-    """The sale day as the serving process stages it, with plenty of sale stock and coupon
-    room: the benchmark measures throughput, not the sell-out."""
+def plentiful_sale() -> str:
+    """The sale day with plenty of sale stock and coupon room: the benchmark measures
+    throughput, not the sell-out."""
     text = (SCENARIOS / "sale_day.toml").read_text()
     text = re.sub(r"max_redemptions = \d+", "max_redemptions = 1000000", text)
+    return re.sub(r"stock = \d+", "stock = 100000", text)
+
+
+def served_scenario(folder: Path) -> Path:
     path = folder / "served.toml"
-    path.write_text(re.sub(r"stock = \d+", "stock = 100000", text))
+    path.write_text(plentiful_sale())
     return path
 
 
 def step_scenario(folder: Path, mix: str, users: int, seconds: float) -> Path:
-    base = (SCENARIOS / "sale_day.toml").read_text()
+    base = plentiful_sale()
     sale = base[base.index("[sale]") : base.index("[gates]")]
     text = (
         f'name = "bench"\nseed = 7\nshopper_accounts = 120\nmix = {MIXES[mix]}\n'
@@ -63,11 +66,16 @@ def step_scenario(folder: Path, mix: str, users: int, seconds: float) -> Path:
     return path
 
 
-def run_step(fixtures: Path, host: str, scenario: Path, out: Path) -> dict[str, Any]:
-    env = _env(config.environment(str(scenario), fixtures, None, 1.0, 1.0))
+def locust_step(host: str, scenario: Path) -> list[str]:
+    """A headless Locust run of one step; its master stages the step's sale (a no-op after
+    the first step) as any Locust run against a running cluster does."""
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host]
-    command += ["--headless", "--only-summary", "--loglevel", "ERROR", "--json-file", str(out)]
-    subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=300)
+    return [*command, "--scenario", str(scenario), "--headless", "--only-summary"]
+
+
+def run_step(host: str, scenario: Path, out: Path) -> dict[str, Any]:
+    command = [*locust_step(host, scenario), "--loglevel", "ERROR", "--json-file", str(out)]
+    subprocess.run(command, cwd=ROOT, env=_env({}), capture_output=True, timeout=300)
     return summarize(json.loads(Path(f"{out}.json").read_text()))
 
 
@@ -137,13 +145,12 @@ def main() -> None:
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench_load_"))
-    fixtures = work / "fixtures.json"
-    with served_cluster(str(served_scenario(work)), fixtures, auto_ports=True) as server:
+    with served_cluster(str(served_scenario(work)), auto_ports=True) as server:
         assert server.stdout
         ready = _read_tagged(server.stdout, READY, 90)
         print(f"serving {ready['services']} at {ready['gateway_url']}")
         best = {
-            mix: climb(mix, steps, args.seconds, fixtures, ready["gateway_url"], work)
+            mix: climb(mix, steps, args.seconds, ready["gateway_url"], work)
             for mix in MIXES
         }
         for mix, found in best.items():
@@ -158,22 +165,22 @@ def main() -> None:
             )
         for mix, found in best.items():
             if args.profile and found is not None:
-                scenario = step_scenario(work, mix, found[0], args.seconds + 5)
-                runner = _background_step(fixtures, ready["gateway_url"], scenario)
-                time.sleep(3)  # let Locust spawn its users before sampling starts
+                scenario = step_scenario(work, mix, found[0], args.seconds + 12)
+                runner = _background_step(ready["gateway_url"], scenario)
+                time.sleep(10)  # let Locust stage (a no-op) and spawn before sampling
                 print(f"\n== {mix} mix at {found[0]} users")
                 profile(server.pid, args.seconds, work / mix)
                 runner.wait(timeout=120)
 
 
 def climb(
-    mix: str, steps: list[int], seconds: float, fixtures: Path, host: str, work: Path
+    mix: str, steps: list[int], seconds: float, host: str, work: Path
 ) -> tuple[int, dict[str, Any]] | None:
     """The last step (users, result) that held p95 and the failure ratio; None if none did."""
     best = None
     for users in steps:
         scenario = step_scenario(work, mix, users, seconds)
-        result = run_step(fixtures, host, scenario, work / f"{mix}{users}")
+        result = run_step(host, scenario, work / f"{mix}{users}")
         ok = result["p95"] <= P95_LIMIT_MS and result["fail"] <= MAX_FAILURE_RATIO
         print(
             f"{mix:8} {users:4} users  {result['rps']:7.1f} req/s  "
@@ -186,12 +193,10 @@ def climb(
     return best
 
 
-def _background_step(fixtures: Path, host: str, scenario: Path) -> subprocess.Popen[bytes]:
-    env = _env(config.environment(str(scenario), fixtures, None, 1.0, 1.0))
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host]
-    command += ["--headless", "--only-summary", "--loglevel", "ERROR"]
+def _background_step(host: str, scenario: Path) -> subprocess.Popen[bytes]:
+    command = [*locust_step(host, scenario), "--loglevel", "ERROR"]
     return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=ROOT, env=_env({}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 

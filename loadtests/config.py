@@ -1,22 +1,17 @@
-"""What a Locust process is told by its runner, through the environment: scenario, scales,
-fixtures file and report folder. Read once per process, on first use (not at import)."""
+"""What a Locust process runs: the scenario and the staged fixtures, set once per process by
+the hooks (`use`), from the options of `add_options` (or the master's, on a worker)."""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from loadtests.scenario import Scenario, load_scenario
+from estore.kit.identity import Role
+from loadtests.scenario import Scenario
 
-ENV_SCENARIO = "ESTORE_LOAD_SCENARIO"
-ENV_TIME_SCALE = "ESTORE_LOAD_TIME_SCALE"
-ENV_USER_SCALE = "ESTORE_LOAD_USER_SCALE"
-ENV_FIXTURES = "ESTORE_LOAD_FIXTURES"
-ENV_REPORT_DIR = "ESTORE_LOAD_REPORT_DIR"
+ENV_ADMIN_EMAIL = "ESTORE_LOAD_ADMIN_EMAIL"
+ENV_ADMIN_PASSWORD = "ESTORE_LOAD_ADMIN_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -26,31 +21,58 @@ class LoadConfig:
     report_dir: Path | None
 
 
-def environment(
-    scenario: str, fixtures: Path, report_dir: Path | None, time_scale: float, user_scale: float
-) -> dict[str, str]:
-    """The variables a runner sets for Locust processes (master, workers or standalone)."""
-    values = {
-        ENV_SCENARIO: scenario,
-        ENV_FIXTURES: str(fixtures),
-        ENV_TIME_SCALE: repr(time_scale),
-        ENV_USER_SCALE: repr(user_scale),
-    }
-    return values | ({ENV_REPORT_DIR: str(report_dir)} if report_dir else {})
+_current: list[LoadConfig] = []
 
 
-@cache
+def use(config: LoadConfig) -> None:
+    _current[:] = [config]
+
+
 def current() -> LoadConfig:
-    scenario = load_scenario(os.environ.get(ENV_SCENARIO, "sale_day")).scaled(
-        time=float(os.environ.get(ENV_TIME_SCALE, "1")),
-        users=float(os.environ.get(ENV_USER_SCALE, "1")),
+    if not _current:
+        raise RuntimeError("the sale is not staged in this Locust process yet")
+    return _current[0]
+
+
+def add_options(parser: Any) -> None:
+    """Locust's own command line gains the run's options. They are read when the master stages
+    the sale at start-up, so the web UI does not offer them (a change there would come late)."""
+    from loadtests.stage import demo  # the demo admin; estore's seed data, read lazily
+
+    admin = demo(Role.ADMIN)
+    fixed = {"include_in_web_ui": False}
+    parser.add_argument(
+        "--scenario", default="sale_day", help="scenario name or TOML path", **fixed
     )
-    fixtures_path = os.environ.get(ENV_FIXTURES)
-    if not fixtures_path:
-        raise RuntimeError(
-            f"{ENV_FIXTURES} is not set: start load runs with `python -m loadtests.run`, "
-            "which serves and stages the cluster first"
-        )
-    fixtures = json.loads(Path(fixtures_path).read_text(encoding="utf-8"))
-    report = os.environ.get(ENV_REPORT_DIR)
-    return LoadConfig(scenario, fixtures, Path(report) if report else None)
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="compress the phases", **fixed
+    )
+    parser.add_argument(
+        "--user-scale", type=float, default=1.0, help="scale the population", **fixed
+    )
+    parser.add_argument(
+        "--admin-email",
+        default=admin["email"],
+        env_var=ENV_ADMIN_EMAIL,
+        help="the admin who stages the sale (default: the demo admin)",
+        **fixed,
+    )
+    parser.add_argument(
+        "--admin-password",
+        default=admin["password"],
+        env_var=ENV_ADMIN_PASSWORD,
+        help="that admin's password (default: the demo admin's)",
+        **fixed,
+    )
+    parser.add_argument(
+        "--ticket-url",
+        default="",
+        help="the ticket service (not federated); support visitors come only when given",
+        **fixed,
+    )
+    parser.add_argument(
+        "--report-dir",
+        default="",
+        help="where gates.json and invariants.json go (default: not written)",
+        **fixed,
+    )

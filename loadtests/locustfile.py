@@ -1,7 +1,10 @@
-"""Locust entry point for the sale day: visitors, the scenario's shape, gates and metrics.
+"""Locust entry point for the sale day: visitors, the scenario's shape, gates and invariants.
 
-Run through `python -m loadtests.run`, which serves and stages the cluster and sets the
-environment this file reads (see loadtests/README.md).
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:3000 [--headless] [--scenario NAME]
+
+against any running cluster: the master (or a standalone runner) stages the sale through the
+public API as an admin, workers read it back (see loadtests/README.md). `python -m
+loadtests.run` also serves a cluster of its own and runs this file against it.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
     python -m loadtests.run                       # web UI on http://127.0.0.1:8089
     python -m loadtests.run --headless --time-scale 0.1 --user-scale 0.1 [--workers 1]
 
-Headless runs write Locust's CSV, HTML and JSON plus gates.json and invariants.json under
-reports/load/<timestamp>/. The exit code: 0 all good, Locust's code when a gate failed, 4 when
-an invariant failed.
+Every run writes Locust's CSV, HTML and JSON plus gates.json and invariants.json under
+reports/load/<timestamp>/. The exit code: 0 all good, 3 when a gate (or an invariant read
+through the API) failed, 4 when an invariant read on the stores failed, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,15 +24,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from loadtests import config
+from estore.kit.identity import Role
+from estore.kit.settings import SERVICE_PORTS
+from loadtests.api import Api, ApiError
 from loadtests.scenario import load_scenario
-from loadtests.serve import READY, REPORT, free_ports
+from loadtests.serve import BASELINE, READY, REPORT, free_ports
+from loadtests.stage import demo, stage
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SERVE_START_S = 90.0
 CHECK_S = 60.0
 INVARIANTS_FAILED = 4
+BAD_INPUT = 2
 
 
 def _read_tagged(stream: IO[str], tag: str, timeout_s: float) -> dict[str, Any]:
@@ -46,13 +52,19 @@ def _read_tagged(stream: IO[str], tag: str, timeout_s: float) -> dict[str, Any]:
 
 
 @contextmanager
-def served_cluster(
-    scenario: str, fixtures: Path, auto_ports: bool
-) -> Iterator[subprocess.Popen[str]]:
+def served_cluster(scenario: str, auto_ports: bool) -> Iterator[subprocess.Popen[str]]:
     command = [sys.executable, "-m", "loadtests.serve", "--scenario", scenario]
-    command += ["--fixtures", str(fixtures), "--ports", "auto" if auto_ports else "fixed"]
+    command += ["--ports", "auto" if auto_ports else "fixed"]
+    # Its own session: a Ctrl-C that ends the web UI's run must not end the cluster too, whose
+    # stores the invariant check reads afterwards (it stops on `quit`).
     process = subprocess.Popen(
-        command, cwd=ROOT, env=_env({}), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        command,
+        cwd=ROOT,
+        env=_env({}),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         yield process
@@ -72,20 +84,27 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
-def check_invariants(process: subprocess.Popen[str]) -> dict[str, Any]:
+def ask(process: subprocess.Popen[str], command: str, answer: str) -> dict[str, Any]:
     assert process.stdin and process.stdout
-    process.stdin.write("check\n")
+    process.stdin.write(command + "\n")
     process.stdin.flush()
-    return _read_tagged(process.stdout, REPORT, CHECK_S)
+    return _read_tagged(process.stdout, answer, CHECK_S)
 
 
-def locust_commands(args: argparse.Namespace, host: str, out: Path) -> list[list[str]]:
+def locust_commands(
+    args: argparse.Namespace, host: str, ticket_url: str, out: Path
+) -> list[list[str]]:
     """The master (or the standalone process) first, then any workers."""
     base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host]
     lead = [*base, "--loglevel", "WARNING", "--exit-code-on-error", "3"]
+    lead += ["--scenario", args.scenario, "--time-scale", repr(args.time_scale)]
+    lead += ["--user-scale", repr(args.user_scale), "--report-dir", str(out)]
+    lead += ["--ticket-url", ticket_url]
+    # Every run, headless or in the web UI, ends with Locust's CSV, HTML and JSON reports.
+    lead += ["--csv", str(out / "locust"), "--html", str(out / "report.html")]
+    lead += ["--json-file", str(out / "stats")]
     if args.headless:
-        lead += ["--headless", "--only-summary", "--csv", str(out / "locust")]
-        lead += ["--html", str(out / "report.html"), "--json-file", str(out / "stats")]
+        lead += ["--headless", "--only-summary"]
     else:
         lead += ["--web-host", "127.0.0.1", "--web-port", str(args.web_port)]
     if not args.workers:
@@ -103,8 +122,11 @@ def run_locust(commands: list[list[str]], env: dict[str, str], timeout_s: float)
         try:
             code = processes[0].wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            processes[0].terminate()
-            code = processes[0].wait(timeout=30)
+            processes[0].send_signal(signal.SIGINT)  # as Ctrl-C: Locust writes its reports
+            code = processes[0].wait(timeout=60)
+        except KeyboardInterrupt:
+            # Ctrl-C reached Locust too (one process group): it judges and reports, then ends.
+            code = processes[0].wait(timeout=60)
         for worker in processes[1:]:
             try:
                 worker.wait(timeout=15)
@@ -133,27 +155,62 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    scenario = load_scenario(args.scenario).scaled(time=args.time_scale, users=args.user_scale)
-    out = args.out / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out.mkdir(parents=True, exist_ok=True)
-    fixtures = out / "fixtures.json"
-    with served_cluster(args.scenario, fixtures, args.ports == "auto") as server:
+    try:
+        scenario = load_scenario(args.scenario).scaled(time=args.time_scale, users=args.user_scale)
+    except (OSError, ValueError) as exc:
+        print(f"load: scenario {args.scenario!r} cannot be read: {str(exc).splitlines()[0]}")
+        return BAD_INPUT
+    taken = [] if args.ports == "auto" else taken_ports(args)
+    if taken:
+        print(
+            f"load: ports {', '.join(map(str, taken))} are taken. If `make up` serves there, "
+            "load that cluster with `.venv/bin/locust -f loadtests/locustfile.py --host "
+            "http://127.0.0.1:3000`; else stop what serves there, or run this with --ports auto "
+            "(and --web-port N)"
+        )
+        return BAD_INPUT
+    with served_cluster(args.scenario, args.ports == "auto") as server:
         assert server.stdout
         ready = _read_tagged(server.stdout, READY, SERVE_START_S)
-        front = f"{ready['api']} via {ready['gateway_url']}"
-        print(f"load: serving {ready['services']}; visitors use {front}")
-        env = _env(
-            config.environment(args.scenario, fixtures, out, args.time_scale, args.user_scale)
-        )
+        print(f"load: serving {ready['services']}; visitors use GraphQL via {ready['gateway_url']}")
+        try:
+            stage(Api(ready["gateway_url"]), scenario, demo(Role.ADMIN), ready["urls"]["ticket"])
+        except ApiError as exc:
+            print(f"load: staging failed: {exc}")
+            return BAD_INPUT
+        ask(server, "baseline", BASELINE)
+        out = args.out / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out.mkdir(parents=True)
+        if not args.headless:
+            print(f"load: web UI on http://127.0.0.1:{args.web_port} (Ctrl-C ends the run)")
         # The web UI runs until Ctrl-C; a headless run ends with the scenario.
         limit = scenario.duration_s + 60 if args.headless else 24 * 3600
-        code = run_locust(locust_commands(args, ready["gateway_url"], out), env, limit)
-        report = check_invariants(server)
+        commands = locust_commands(args, ready["gateway_url"], ready["urls"]["ticket"], out)
+        code = run_locust(commands, _env({}), limit)
+        report = ask(server, "check", REPORT)
+    report["api"] = _api_report(out)
     (out / "invariants.json").write_text(json.dumps(report, indent=2))
     _print_summary(out, code, report)
     if code == 0 and not report["passed"]:
         return INVARIANTS_FAILED
     return code
+
+
+def taken_ports(args: argparse.Namespace) -> list[int]:
+    """The fixed ports (the cluster's and the web UI's) something already listens on."""
+    wanted = [*SERVICE_PORTS.values()] + ([] if args.headless else [args.web_port])
+    taken = []
+    for port in sorted(set(wanted)):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(port)
+    return taken
+
+
+def _api_report(out: Path) -> dict[str, Any] | None:
+    """What the Locust master checked through the API (it wrote invariants.json first)."""
+    path = out / "invariants.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _print_summary(out: Path, code: int, report: dict[str, Any]) -> None:

@@ -130,9 +130,17 @@ class Scenario(_Strict):
         return max(p.users for p in self.phases)
 
     def scaled(self, *, time: float = 1.0, users: float = 1.0) -> Scenario:
-        """The same sale, compressed in time and/or population (for CI and benchmarks)."""
+        """The same sale, compressed in time and/or population (for CI and benchmarks).
+
+        Demand (checkouts) falls with users x time, so the sale items' stock falls with it
+        (at least one unit each) and a compressed sale still sells out.
+        """
         if time <= 0 or users <= 0:
             raise ValueError("scales must be positive")
+        stocked = [
+            p.model_copy(update={"stock": max(1, round(p.stock * time * users))}) if p.stock else p
+            for p in self.sale.products
+        ]
         phases = [
             p.model_copy(
                 update={
@@ -143,7 +151,8 @@ class Scenario(_Strict):
             )
             for p in self.phases
         ]
-        return self.model_copy(update={"phases": phases})
+        sale = self.sale.model_copy(update={"products": stocked})
+        return self.model_copy(update={"phases": phases, "sale": sale})
 
     def users_at(self, t: float) -> int | None:
         """Target users `t` seconds into the run; None once the last phase has ended."""
@@ -162,7 +171,9 @@ def _at(phases: list[Phase], t: float) -> tuple[int | None, float]:
             into = t - start
             step = phase.users - level
             if phase.ramp_s == 0 or into >= phase.ramp_s:
-                return phase.users, max(1.0, float(abs(step)))
+                # Holding: whoever is still missing (a ramp shorter than the shape's 1 s tick
+                # ends before it is reached) comes within a second, not one a second.
+                return phase.users, max(1.0, float(abs(step)), float(phase.users))
             users = level + step * into / phase.ramp_s
             rate = abs(step) / phase.ramp_s
             return round(users), max(1.0, math.ceil(rate))

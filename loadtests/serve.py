@@ -1,10 +1,12 @@
 """The serving process of a load run: the cluster on its ports, seeded and staged, with a
 line protocol on stdin/stdout so the runner can ask for the invariant check after the load.
 
-    python -m loadtests.serve --scenario sale_day [--ports auto] --fixtures FILE
+    python -m loadtests.serve --scenario sale_day [--ports auto]
 
-Prints `@ready {"gateway_url": ...}` once serving; then answers `check` with
-`@report {...}` (the invariant report) and stops on `quit` or end of input.
+Prints `@ready {"gateway_url": ..., "urls": ...}` once serving and seeded (the runner stages
+the sale through the API); then answers `baseline` (the stores' state before the load) with
+`@baseline {}`, `check` with `@report {...}` (the invariant report), and stops on `quit` or
+end of input.
 Locust never runs here: it patches sockets with gevent, and this process is asyncio.
 """
 
@@ -15,7 +17,6 @@ import asyncio
 import json
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 from estore.cluster import SERVICES, Cluster
@@ -25,10 +26,10 @@ from estore.seed import seed
 from loadtests import snapshot
 from loadtests.invariants import evaluate
 from loadtests.scenario import Scenario, load_scenario
-from loadtests.stage import stage
 
 READY = "@ready"
 REPORT = "@report"
+BASELINE = "@baseline"
 START_TIMEOUT_S = 60.0
 
 
@@ -63,7 +64,7 @@ async def check(cluster: Cluster, before: snapshot.Baseline) -> dict[str, Any]:
     return {"settled": settled, **report.model_dump()}
 
 
-async def serve(scenario: Scenario, fixtures_path: Path, auto_ports: bool) -> None:
+async def serve(scenario: Scenario, auto_ports: bool) -> None:
     cluster = build_cluster(scenario, auto_ports)
     ready = asyncio.Event()
     serving = asyncio.create_task(cluster.serve("127.0.0.1", ready))
@@ -76,40 +77,40 @@ async def serve(scenario: Scenario, fixtures_path: Path, auto_ports: bool) -> No
         raise SystemExit("the cluster stopped during start-up")
     try:
         await seed(cluster, products=scenario.catalog_products)
-        fixtures = await stage(cluster, scenario, gateway_url(cluster))
-        await asyncio.to_thread(_write, fixtures_path, fixtures)
-        before = await snapshot.baseline(cluster)
-        emit(READY, {key: fixtures[key] for key in ("gateway_url", "services", "api")})
-        await _answer(cluster, before)
+        emit(READY, _ready(cluster))
+        await _answer(cluster)
     finally:
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
 
 
-def _write(path: Path, fixtures: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(fixtures, indent=2))
+def _ready(cluster: Cluster) -> dict[str, Any]:
+    urls = {n: f"http://127.0.0.1:{i.settings.port}" for n, i in cluster.infras.items()}
+    return {"gateway_url": gateway_url(cluster), "services": sorted(cluster.apps), "urls": urls}
 
 
-async def _answer(cluster: Cluster, before: snapshot.Baseline) -> None:
+async def _answer(cluster: Cluster) -> None:
+    before = await snapshot.baseline(cluster)
     while True:
         line = (await asyncio.to_thread(sys.stdin.readline)).strip()
-        if line == "check":
+        if line == "baseline":
+            before = await snapshot.baseline(cluster)
+            emit(BASELINE, {})
+        elif line == "check":
             emit(REPORT, await check(cluster, before))
         elif line in ("quit", ""):
             return
         else:
-            emit("@error", {"message": f"unknown command {line!r}; use check or quit"})
+            emit("@error", {"message": f"unknown command {line!r}; use baseline, check or quit"})
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="sale_day", help="name or path of the scenario")
-    parser.add_argument("--fixtures", type=Path, required=True, help="where to write fixtures")
     parser.add_argument("--ports", choices=["fixed", "auto"], default="fixed")
     args = parser.parse_args(argv)
     configure_logging("WARNING", json=True)
-    asyncio.run(serve(load_scenario(args.scenario), args.fixtures, args.ports == "auto"))
+    asyncio.run(serve(load_scenario(args.scenario), args.ports == "auto"))
 
 
 if __name__ == "__main__":

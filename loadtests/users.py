@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 from locust import HttpUser, task
-from locust.exception import StopUser
 
 from loadtests import config
 from loadtests.chat import chat_live
@@ -37,6 +36,8 @@ class Visitor(HttpUser):
         self.number = next(_numbers) + 100_000 * worker
         self.rng = random.Random(f"{cfg.scenario.seed}:{self.role}:{self.number}")
         self.shop = GraphQLStorefront(self.client)
+        self.account: dict[str, str] = {}
+        self.token: str | None = None
 
     def wait_time(self) -> float:
         think = self.scenario.think_time
@@ -46,11 +47,16 @@ class Visitor(HttpUser):
         ids = self.fixtures["browse_ids"] or self.fixtures["sale_product_ids"]
         return self.rng.choice(ids) if ids else None
 
-    def sign_in(self, account: dict[str, str]) -> str:
-        token = self.shop.login(account["email"], account["password"])
-        if token is None:
-            raise StopUser()
-        return token
+    def signed_in(self) -> bool:
+        """Signs in on first need. A refused sign-in (already a failed request) is tried again
+        at the visitor's next task, as a person would retry, rather than sending them home."""
+        if self.token is None:
+            self.token = self.shop.login(self.account["email"], self.account["password"])
+        return self.token is not None
+
+    def shopper_account(self) -> dict[str, str]:
+        accounts: list[dict[str, str]] = self.fixtures["shoppers"]
+        return accounts[self.number % len(accounts)]
 
 
 class Browser(Visitor):
@@ -86,8 +92,8 @@ class Shopper(Visitor):
     role = "shopper"
 
     def on_start(self) -> None:
-        accounts = self.fixtures["shoppers"]
-        self.sign_in(accounts[self.number % len(accounts)])
+        self.account = self.shopper_account()
+        self.signed_in()
         self.cart: dict[str, int] = {}
         funnel = self.scenario.funnel
         self.tasks: list[Any] = (
@@ -119,6 +125,8 @@ class Shopper(Visitor):
 
     @task(3)
     def checkout(self) -> None:
+        if not self.signed_in():
+            return
         if not self.cart:
             self.add_to_cart()
         if not self.cart:
@@ -163,17 +171,20 @@ class Admin(Visitor):
     role = "admin"
 
     def on_start(self) -> None:
-        self.sign_in(self.fixtures["admin"])
+        self.account = self.fixtures["admin"]
+        self.signed_in()
         sale = set(self.fixtures["sale_product_ids"])
         self.everyday = [p for p in self.fixtures["browse_ids"] if p not in sale]
 
     @task(3)
     def restock(self) -> None:
-        if self.everyday:
+        if self.everyday and self.signed_in():
             self.shop.restock(self.rng.choice(self.everyday), self.rng.randint(1, 5))
 
     @task(1)
     def create_coupon(self) -> None:
+        if not self.signed_in():
+            return
         code = f"LOAD-{self.number}-{self.rng.getrandbits(32):08X}"
         coupon = {"code": code, "kind": "PERCENT", "percent": 5, "max_redemptions": 10}
         self.shop.create_coupon(coupon)
@@ -187,17 +198,19 @@ class SupportSeeker(Visitor):
     role = "support"
 
     def on_start(self) -> None:
-        accounts = self.fixtures["shoppers"]
-        self.token = self.sign_in(accounts[self.number % len(accounts)])
-        support = self.fixtures["support"]
-        agent = GraphQLStorefront(self.client)
-        token = agent.login(support["email"], support["password"])
-        if token is None:
-            raise StopUser()
-        self.agent = token
+        self.account = self.shopper_account()
+        self.agent_desk = GraphQLStorefront(self.client)
+        self.agent: str | None = None
         self.ticket: str | None = None
+        self.signed_in()
 
-    def _tickets(self, path: str, token: str, name: str, body: dict[str, Any]) -> Any:
+    def agent_signed_in(self) -> bool:
+        if self.agent is None:
+            support = self.fixtures["support"]
+            self.agent = self.agent_desk.login(support["email"], support["password"])
+        return self.agent is not None
+
+    def _tickets(self, path: str, token: str | None, name: str, body: dict[str, Any]) -> Any:
         url = f"{self.fixtures['urls']['ticket']}/api/v1{path}"
         headers = {"Authorization": f"Bearer {token}"}
         response = self.client.post(url, json=body, headers=headers, name=f"rest {name}")
@@ -205,6 +218,8 @@ class SupportSeeker(Visitor):
 
     @task(1)
     def open_ticket(self) -> None:
+        if not self.signed_in():
+            return
         self.shop.my_orders()
         body = {"subject": "Where is my sale order?", "body": "It says pending, is it coming?"}
         opened = self._tickets("/tickets", self.token, "OpenTicket", body)
@@ -212,7 +227,7 @@ class SupportSeeker(Visitor):
 
     @task(3)
     def chat(self) -> None:
-        if self.ticket is None:
+        if self.ticket is None:  # a ticket is opened signed in
             return self.open_ticket()
         base = self.fixtures["urls"]["ticket"].replace("http://", "ws://")
         chat_live(self, f"{base}/ws/tickets/{self.ticket}?token={self.token}")
@@ -220,6 +235,6 @@ class SupportSeeker(Visitor):
 
     @task(2)
     def agent_replies(self) -> None:
-        if self.ticket is not None:
+        if self.ticket is not None and self.agent_signed_in():
             body = {"body": "Thanks for waiting: it ships today."}
             self._tickets(f"/tickets/{self.ticket}/messages", self.agent, "AgentReply", body)

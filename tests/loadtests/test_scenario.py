@@ -73,6 +73,23 @@ def test_scaling_compresses_time_and_population_but_keeps_the_shape() -> None:
     assert [p.name for p in short.phases] == [p.name for p in full.phases]
 
 
+def test_scaling_shrinks_the_sale_stock_with_the_demand_but_keeps_a_unit_of_each() -> None:
+    full = load_scenario("sale_day")
+    stock = [p.stock for p in full.sale.products]
+    assert [p.stock for p in full.scaled(time=0.5, users=0.5).sale.products] == [
+        round(s / 4) for s in stock
+    ]
+    assert [p.stock for p in full.scaled(time=0.1, users=0.1).sale.products] == [1, 1, 1]
+
+
+def test_a_compressed_spike_is_reached_within_a_second_of_its_hold() -> None:
+    short = load_scenario("sale_day").scaled(time=0.1, users=0.1)
+    hold_start = sum(p.duration_s for p in short.phases[:3])
+    users, rate = short.target_at(hold_start + 0.1) or (0, 0.0)
+    assert users == 30
+    assert rate >= 30  # the 0.5 s spike ramp ends between two ticks of the shape
+
+
 def test_a_ramp_longer_than_its_phase_is_refused(tmp_path: Path) -> None:
     text = MINIMAL.replace("ramp_s = 10", "ramp_s = 11")
     with pytest.raises(ValidationError, match="ramp_s must not exceed duration_s"):
