@@ -19,6 +19,7 @@ import httpx
 
 from chaos.history import History
 from chaos.invariants import FinalState, Observed, Violation, check
+from chaos.redisfaults import RedisFaults
 from chaos.schedule import HORIZON_SECONDS, FaultEvent, Operation, Schedule
 from chaos.simclock import SimClock
 from estore.cluster import Cluster, cluster_secrets
@@ -169,6 +170,13 @@ class Driver:
         self.fired: Counter[tuple[str, str]] = Counter()
         # Initial stock plus every restock answered 200, per product.
         self.supplied: dict[str, int] = {}
+        self.redis = RedisFaults(
+            self.cluster.wiring.stores.redis(None),
+            self.faults,
+            self.clock,
+            EVENT_STREAMS,
+            self.schedule.seed,
+        )
 
     async def run(self) -> RunResult:
         try:
@@ -237,7 +245,8 @@ class Driver:
 
     def _injections(self) -> dict[str, dict[str, int]]:
         merged = self.faults.summary()
-        for (link, kind), n in sorted(self.fired.items()):
+        fired = self.fired + Counter({("streams", k): n for k, n in self.redis.fired.items()})
+        for (link, kind), n in sorted(fired.items()):
             merged.setdefault(link, {})[kind] = n
         return merged
 
@@ -274,6 +283,7 @@ class Driver:
         a last look. Checks happen at fixed simulated times, so this stays deterministic.
         """
         self.faults.clear()
+        self.redis.clear()
         self.crash_point = None
         await self._dial({"timeout_rate": 0.0, "decline_rate": 0.0})
         self.history.add("quiesce")
@@ -304,7 +314,11 @@ class Driver:
         return await self._streams_caught_up()
 
     async def _streams_caught_up(self) -> bool:
-        redis = self.cluster.wiring.stores.redis(None)
+        with self.redis.bypass():
+            return await self._caught_up(self.cluster.wiring.stores.redis(None))
+
+    @staticmethod
+    async def _caught_up(redis: Any) -> bool:
         for stream in EVENT_STREAMS:
             if not await redis.exists(stream):
                 continue
@@ -318,7 +332,7 @@ class Driver:
 
     async def _arm(self, fault: FaultEvent) -> None:
         self.history.add("arm", fault=fault.label(), value=fault.value, rate=fault.rate)
-        if fault.link in ("processor", "clock", "streams"):
+        if fault.link in ("processor", "clock") or fault.label() == "streams:redeliver":
             self.fired[(fault.link, fault.kind)] += 1
         if fault.link == "processor":
             dial = "timeout_rate" if fault.kind == "hang_after_charge" else "decline_rate"
@@ -327,17 +341,21 @@ class Driver:
             self.crash_point = str(fault.value)
         elif fault.link == "clock":
             self.clock.jump(float(fault.value or 0))
-        elif fault.link == "streams":
+        elif fault.label() == "streams:redeliver":
             await self._redeliver()
+        elif fault.link == "streams":
+            self.redis.arm(fault.kind, fault.rate)
         else:
             self.armed.setdefault((fault.link, SEAM_KIND[fault.kind]), []).append(fault)
             self._seam_arm(fault)
 
     async def _disarm(self, fault: FaultEvent) -> None:
-        if fault.link in ("clock", "streams"):
+        if fault.link == "clock" or fault.label() == "streams:redeliver":
             return
         self.history.add("disarm", fault=fault.label())
-        if fault.link == "processor":
+        if fault.link == "streams":
+            self.redis.disarm(fault.kind)
+        elif fault.link == "processor":
             dial = "timeout_rate" if fault.kind == "hang_after_charge" else "decline_rate"
             await self._dial({dial: 0.0})
         elif fault.link == "order":
@@ -380,11 +398,12 @@ class Driver:
     async def _redeliver(self) -> None:
         """Rewind every consumer group to the start of its stream: all events come again."""
         redis = self.cluster.wiring.stores.redis(None)
-        for stream in EVENT_STREAMS:
-            if not await redis.exists(stream):
-                continue
-            for group in sorted(g["name"] for g in await redis.xinfo_groups(stream)):
-                await redis.xgroup_setid(stream, group, "0")
+        with self.redis.bypass():
+            for stream in EVENT_STREAMS:
+                if not await redis.exists(stream):
+                    continue
+                for group in sorted(g["name"] for g in await redis.xinfo_groups(stream)):
+                    await redis.xgroup_setid(stream, group, "0")
 
     async def _checkpoint(self, point: str) -> None:
         if point == self.crash_point:

@@ -14,7 +14,8 @@ from typing import Any
 
 # Where faults land: the HTTP dependencies the saga and the catalog call (the kit's fault seam
 # names them by provider), the payment processor's own dials, the order service's saga crash
-# points, the wall clock (TTLs), and the event streams.
+# points, the wall clock (TTLs), the shared Redis (down or slow) and the event streams on it
+# (every group rewound, entries written twice, deliveries held back or handed over reversed).
 HTTP_LINKS = ("product", "coupon", "payment", "category")
 HTTP_KINDS = ("latency", "jitter", "error", "timeout", "outage", "reset")
 CRASH_POINTS = (
@@ -37,7 +38,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "processor": ("hang_after_charge", "declines"),
     "order": ("crash",),
     "clock": ("jump",),
-    "streams": ("redeliver",),
+    "redis": ("outage", "latency"),
+    "streams": ("redeliver", "duplicate", "delay", "reorder"),
 }
 
 GOOD_CARD = "4242424242424242"
@@ -186,7 +188,7 @@ def _fault(rng: random.Random) -> FaultEvent:
     rate = rng.choice([1.0, 0.5, 0.2])
     value: float | int | str | None = None
     if kind == "latency":
-        value = rng.choice([0.05, 0.3, 1.5])
+        value = rng.choice([0.05, 0.3, 1.5] if link != "redis" else [0.01, 0.2, 1.0])
     elif kind == "jitter":
         value = rng.choice([0.5, 2.5])
     elif kind == "error":
