@@ -172,6 +172,11 @@ def cancellation_before_sale_forgotten(cluster: Cluster) -> None:
     repo.reverse_sale = forgetful
 
 
+def ticket_order_unchecked(cluster: Cluster) -> None:
+    """The ticket service no longer asks the order service whose order it is."""
+    cluster.apps["ticket"].state.service._check_order = _nothing
+
+
 def breaker_never_opens(cluster: Cluster) -> None:
     for infra in cluster.infras.values():
         for name in infra.clients:
@@ -228,6 +233,11 @@ MUTANTS: dict[str, Mutant] = {
             "exactly_once_assumed",
             "a consumer that trusts every event to come once (duplicates count again)",
             exactly_once_assumed,
+        ),
+        Mutant(
+            "ticket_order_unchecked",
+            "a ticket opened on any order, the caller's or not",
+            ticket_order_unchecked,
         ),
         Mutant("breaker_never_opens", "a breaker that never opens", breaker_never_opens),
         Mutant(

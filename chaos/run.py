@@ -27,11 +27,12 @@ from estore.kit.bootstrap import Wiring
 from estore.kit.breaker import BreakerState, CircuitBreaker
 from estore.kit.clients.policy import BreakerPolicy
 from estore.kit.faults import FaultKind, Faults
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import CALLER_HEADER, Caller, KeyRing, Role
+from estore.kit.identity.tokens import TokenIssuer
 from estore.kit.ids import SeededIds, using
 from estore.kit.observability import configure_logging
 
-SERVICES = ("product", "category", "coupon", "payment", "order")
+SERVICES = ("product", "category", "coupon", "payment", "order", "auth", "ticket", "gateway")
 # Quiet time after the faults: longer than a saga lease and a few sweeps, so recovery and the
 # reservation sweeper have finished whatever the faults left behind.
 QUIET_SECONDS = 150.0
@@ -50,6 +51,8 @@ SEAM_KIND: dict[str, FaultKind] = {
 }
 WARM_PATHS = ("/api/v1/chaos-warm-up", "/chaos-warm-up", "/graphql/chaos-warm-up")
 EVENT_STREAMS = ("order:created", "order:confirmed", "order:cancelled")
+# The signed-in home page: the account (auth subgraph) and the category menu.
+ACCOUNT_QUERY = "{ me { id } categories { id } }"
 
 
 class SagaCrash(Exception):
@@ -72,6 +75,12 @@ class RunResult:
     @property
     def digest(self) -> str:
         return self.history.digest()
+
+
+@functools.cache
+def _forged_keys() -> KeyRing:
+    # No history line holds a token, so one forger's key per process keeps runs replayable.
+    return KeyRing.generate()
 
 
 @functools.cache
@@ -337,7 +346,7 @@ class Driver:
         if fault.link == "processor":
             dial = "timeout_rate" if fault.kind == "hang_after_charge" else "decline_rate"
             await self._dial({dial: fault.value, "seed": self.schedule.seed})
-        elif fault.link == "order":
+        elif fault.label() == "order:crash":
             self.crash_point = str(fault.value)
         elif fault.link == "clock":
             self.clock.jump(float(fault.value or 0))
@@ -358,7 +367,7 @@ class Driver:
         elif fault.link == "processor":
             dial = "timeout_rate" if fault.kind == "hang_after_charge" else "decline_rate"
             await self._dial({dial: 0.0})
-        elif fault.link == "order":
+        elif fault.label() == "order:crash":
             if self.crash_point == fault.value:
                 self.crash_point = None
             # The crashed service is back: it recovers what it left behind.
@@ -422,6 +431,10 @@ class Driver:
             await self._checkout(n, op)
         elif op.kind == "cancel":
             await self._cancel(n, op)
+        elif op.kind == "ticket":
+            await self._ticket(n, op)
+        elif op.kind == "account":
+            await self._account(n, op)
         else:
             await self._restock(n, op)
 
@@ -475,6 +488,48 @@ class Driver:
             self.supplied[product_id] += op.quantity
         self.answers.setdefault(n, []).append(answer)
         self._answered(n, 0, answer)
+
+    async def _ticket(self, n: int, op: Operation) -> None:
+        assert op.ref is not None
+        placed = [a.body["id"] for a in self.answers.get(op.ref, []) if a.body.get("id")]
+        if not placed:
+            self.history.add("skip", op=n, kind="ticket", ref=op.ref)
+            return
+        body = {"subject": "Where is my parcel?", "body": "Hello", "order_id": placed[0]}
+        self.history.add("call", op=n, kind="ticket", order=placed[0], customer=op.customer)
+        async with self.cluster.client("ticket") as ticket:
+            answer = await _call(
+                ticket.post("/api/v1/tickets", json=body, headers=self._as(_customer(op.customer)))
+            )
+        self.answers.setdefault(n, []).append(answer)
+        self._answered(n, 0, answer)
+
+    async def _account(self, n: int, op: Operation) -> None:
+        """A signed-in read through the gateway: it verifies the token by auth's JWKS."""
+        issuer = self._forger() if op.forged else self.cluster.apps["auth"].state.service.issuer
+        token = issuer.issue_access_token(_customer(op.customer))
+        self.history.add("call", op=n, kind="account", customer=op.customer, forged=op.forged)
+        async with self.cluster.client("gateway") as gateway:
+            answer = await _call(
+                gateway.post(
+                    "/graphql",
+                    json={"query": ACCOUNT_QUERY},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+            )
+        self.answers.setdefault(n, []).append(answer)
+        self._answered(n, 0, answer)
+
+    def _forger(self) -> TokenIssuer:
+        """An issuer like auth's, with a key auth never published."""
+        settings = self.cluster.infras["auth"].settings
+        return TokenIssuer(
+            _forged_keys(),
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            self.clock,
+            settings.jwt_access_ttl_seconds,
+        )
 
     def _answered(self, n: int, copy: int, answer: Answer) -> None:
         body = answer.body
