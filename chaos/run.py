@@ -51,8 +51,8 @@ SEAM_KIND: dict[str, FaultKind] = {
 }
 WARM_PATHS = ("/api/v1/chaos-warm-up", "/chaos-warm-up", "/graphql/chaos-warm-up")
 EVENT_STREAMS = ("order:created", "order:confirmed", "order:cancelled")
-# The signed-in home page: the account (auth subgraph) and the category menu.
-ACCOUNT_QUERY = "{ me { id } categories { id } }"
+# The signed-in home page: the account (auth subgraph), its orders and the category menu.
+ACCOUNT_QUERY = "{ me { id } orders { id } categories { id } }"
 
 
 class SagaCrash(Exception):

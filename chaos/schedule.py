@@ -183,7 +183,7 @@ def _operations(rng: random.Random, catalog: Catalog) -> tuple[Operation, ...]:
                 quantity=rng.randint(1, 5),
             )
         )
-    for ref in rng.sample(range(checkouts), rng.randint(0, 2)):
+    for ref in rng.sample(range(checkouts), rng.randint(1, 3)):
         owner = operations[ref].customer
         foreign = rng.random() < 0.3
         operations.append(
@@ -194,7 +194,7 @@ def _operations(rng: random.Random, catalog: Catalog) -> tuple[Operation, ...]:
                 ref=ref,
             )
         )
-    for _ in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(2, 4)):
         operations.append(
             Operation(
                 at=round(rng.uniform(0.0, HORIZON_SECONDS * 0.6), 3),

@@ -69,3 +69,11 @@ def test_a_ci_size_campaign_breaks_no_invariant() -> None:
 
     assert result.passed, "\n".join(result.summary_lines())
     assert result.schedules == count
+    if count >= CI_SCHEDULES:
+        never = [
+            f"{link}:{kind}"
+            for link, kinds in result.coverage().items()
+            for kind, n in kinds.items()
+            if n == 0
+        ]
+        assert never == [], f"the CI campaign never injected {never}"
