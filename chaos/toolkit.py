@@ -13,6 +13,8 @@ Figures are simulated seconds: deadlines, time to answer, time back to steady st
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +26,7 @@ from chaos.run import ADMIN, CURRENCY, EVENT_STREAMS, overrides
 from chaos.simclock import SimClock
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.clock import Clock, SystemClock
 from estore.kit.faults import Faults
 from estore.kit.identity import CALLER_HEADER, Caller, KeyRing, Role
 from estore.kit.identity.tokens import TokenIssuer
@@ -45,22 +48,34 @@ ACCOUNT_READ = "{ me { id } orders { id } }"
 
 @dataclass
 class Session:
-    """One experiment's cluster: built lazily, stepped only while an activity runs."""
+    """One experiment's cluster: built lazily, stepped only while an activity runs.
+
+    In-process (the default) the services answer through in-process transports on simulated
+    time. Served (`served=True`; `ESTORE_CHAOS_SERVED=1` for the `chaos run` CLI) they are
+    served on loopback ports as `estore up` serves them (`Cluster.serve`), call each other
+    over real sockets on the system clock, and the faults are armed on the same seam.
+    """
 
     seed: int = 1
-    clock: SimClock = field(default_factory=SimClock)
+    served: bool = False
+    clock: Clock = field(default_factory=SimClock)
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.faults = Faults(seed=self.seed)
         self._ids = SeededIds(f"experiment:{self.seed}")
+        if self.served:
+            self.clock = SystemClock()
         self.cluster = self._in_context(
             lambda: Cluster(
                 Wiring(clock=self.clock, faults=self.faults),
                 services=SERVICES,
                 overrides=overrides(),
+                served=self.served,
+                ports=_free_ports(SERVICES) if self.served else None,
             )
         )
+        self._serving: asyncio.Task[None] | None = None
         # Redis commands meet the seam's `redis` faults (outage, latency).
         self.redis = RedisFaults(
             self.cluster.wiring.stores.redis(None),
@@ -80,23 +95,34 @@ class Session:
             return build()
 
     def run(self, call: Awaitable[T], limit: float = CHECKOUT_LIMIT_SECONDS * 4) -> T:
-        """Run `call` to its end, moving simulated time whenever every task waits on it."""
+        """Run `call` to its end, moving simulated time whenever every task waits on it (served:
+        in real time, the servers answering meanwhile)."""
+        if self.served:
+            with using(self._ids):
+                return self.loop.run_until_complete(asyncio.wait_for(call, limit))
+        clock = self.clock
+        assert isinstance(clock, SimClock)
 
         async def driven() -> T:
             task = asyncio.ensure_future(call)
-            start = self.clock.monotonic()
+            start = clock.monotonic()
             while not task.done():
-                if self.clock.monotonic() - start > limit:
+                if clock.monotonic() - start > limit:
                     task.cancel()
                     raise TimeoutError(f"no answer within {limit:g} simulated seconds")
-                await self.clock.run_until(self.clock.monotonic() + 0.05)
+                await clock.run_until(clock.monotonic() + 0.05)
             return task.result()
 
         with using(self._ids):
             return self.loop.run_until_complete(driven())
 
     async def _start(self) -> None:
-        await self.cluster.start()
+        if self.served:
+            ready = asyncio.Event()
+            self._serving = asyncio.ensure_future(self.cluster.serve(ready=ready))
+            await _ready(ready, self._serving)
+        else:
+            await self.cluster.start()
         # Categories are made through the category subgraph's GraphQL mutation only.
         create = {"query": 'mutation { createCategory(input: {name: "Experiments"}) { id } }'}
         async with self.cluster.client("category") as category:
@@ -137,18 +163,46 @@ class Session:
         return {"authorization": f"Bearer {issuer.issue_access_token(SHOPPER)}"}
 
     def close(self) -> None:
-        self.run(self.cluster.stop())
+        if self._serving is not None:
+            self._serving.cancel()
+            self.loop.run_until_complete(asyncio.gather(self._serving, return_exceptions=True))
+        else:
+            self.run(self.cluster.stop())
         self.loop.close()
 
 
 _session: Session | None = None
+SERVED_ENV = "ESTORE_CHAOS_SERVED"
 
 
 def session() -> Session:
     global _session
     if _session is None:
-        _session = Session()
+        _session = Session(served=os.environ.get(SERVED_ENV) == "1")
     return _session
+
+
+def _free_ports(names: tuple[str, ...]) -> dict[str, int]:
+    """A free loopback port per service (asked of the kernel, then let go)."""
+    ports: dict[str, int] = {}
+    holders = []
+    for name in names:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        holders.append(sock)
+        ports[name] = sock.getsockname()[1]
+    for sock in holders:
+        sock.close()
+    return ports
+
+
+async def _ready(ready: asyncio.Event, serving: asyncio.Task[None]) -> None:
+    waiter = asyncio.ensure_future(ready.wait())
+    await asyncio.wait({waiter, serving}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.is_set():
+        waiter.cancel()
+        serving.result()
+        raise RuntimeError("the served cluster stopped before it was ready")
 
 
 def close() -> None:

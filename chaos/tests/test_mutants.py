@@ -15,7 +15,9 @@ BUDGET = MUTANT_LIMIT
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_the_mutant_is_caught_by_an_invariant(name: str) -> None:
-    result = run_campaign(schedule_seeds(1, BUDGET), mutant=name, shrink=False, stop_at_first=True)
+    result = run_campaign(
+        schedule_seeds(1, BUDGET), mutant=name, shrink=False, stop_at_first=True, jobs=2
+    )
 
     assert result.failures, f"{name} ({MUTANTS[name].bug}) survived {BUDGET} schedules"
 
