@@ -108,8 +108,11 @@ def test_the_experiment_command_writes_journals_and_a_summary(tmp_path: Path) ->
 
 
 def test_the_same_file_runs_served_with_the_chaos_toolkit_cli(tmp_path: Path) -> None:
-    """`chaos run` (the Chaos Toolkit CLI) against the cluster served on loopback ports."""
-    path = next(p for p in experiment_files() if p.stem.startswith("payment"))
+    """`chaos run` (the Chaos Toolkit CLI) against the cluster served on loopback ports.
+
+    Redis's experiment: it heals in well under a second, where a breaker's cool-down would
+    cost half a minute of real time; every experiment runs served the same way."""
+    path = next(p for p in experiment_files() if p.stem.startswith("redis"))
     journal = tmp_path / "journal.json"
     root = Path(__file__).resolve().parents[2]
     env = {
@@ -134,4 +137,4 @@ def test_the_same_file_runs_served_with_the_chaos_toolkit_cli(tmp_path: Path) ->
 
     assert verdict.verdict == "passed", verdict.reasons
     assert verdict.figures["faults-injected"] > 0
-    assert verdict.figures["breaker-state"] == "open"
+    assert verdict.figures["events-waiting-during-fault"] > 0
