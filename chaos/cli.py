@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from chaos.experiment import ExperimentError, experiment_files, load, run_file
 from chaos.mutants import MUTANTS, UnknownMutant, mutant
 from chaos.run import RunResult, quiet_logs, run
 from chaos.schedule import Schedule, ScheduleError, generate
+from chaos.toolkit import SERVED_ENV
 
 OK, VIOLATION, COULD_NOT_RUN = 0, 1, 2
 DEFAULT_OUT = Path("reports/chaos")
@@ -147,12 +149,20 @@ def mutants(seed: int, limit: int, names: tuple[str, ...]) -> None:
     help="Where to write the journals and experiments.json "
     "[default: reports/chaos/<time>-experiments].",
 )
-def experiment(files: tuple[Path, ...], out: Path | None) -> None:
-    """Run Chaos Toolkit experiments in-process (all of chaos/experiments by default).
+@click.option(
+    "--served/--in-process",
+    default=False,
+    show_default=True,
+    help="Serve the cluster on loopback ports (real sockets, system clock), as `estore up` does.",
+)
+def experiment(files: tuple[Path, ...], out: Path | None, served: bool) -> None:
+    """Run Chaos Toolkit experiments (all of chaos/experiments by default).
 
     Exit 0 only when every one passed: a failed or inconclusive one exits 1.
     """
     quiet_logs()
+    if served:
+        os.environ[SERVED_ENV] = "1"
     paths = list(files) or experiment_files()
     _or_exit(lambda: [load(path) for path in paths])
     target = out or DEFAULT_OUT / (datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-experiments")

@@ -33,6 +33,9 @@ INVARIANTS = (
     "events_applied_once",
     "every_call_answered",
     "breaker_opens",
+    "forged_tokens_refused",
+    "tickets_for_own_orders",
+    "errors_are_clear",
 )
 
 FINAL = ("COMPLETED", "COMPENSATED")
@@ -72,6 +75,7 @@ class FinalState:
     coupons: dict[str, dict[str, Any]]
     redemptions: list[dict[str, Any]]
     unrelayed: int = 0
+    tickets: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -98,6 +102,7 @@ class FinalState:
             coupons={c["code"]: c for c in await docs("coupon", "coupons")},
             redemptions=await docs("coupon", "redemptions"),
             unrelayed=unrelayed,
+            tickets=await docs("ticket", "tickets") if "ticket" in db else [],
         )
 
     def record(self, history: History) -> None:
@@ -124,6 +129,10 @@ class FinalState:
             )
         for code, c in self.coupons.items():
             history.add("final_coupon", code=code, redeemed=c.get("redeemed", 0))
+        for t in self.tickets:
+            history.add(
+                "final_ticket", ticket=t["_id"], order=t.get("order_id"), customer=t["customer_id"]
+            )
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,7 @@ def check(
         *checks.events(),
         *checks.answered(),
         *checks.breakers(),
+        *checks.edges(),
     ]
 
 
@@ -418,6 +428,66 @@ class _Checks:
             if '"event":"unanswered"' in line
         ]
 
+    def answer_lines(self, n: int) -> tuple[int, ...]:
+        needle = f'"op":{n},'
+        return tuple(
+            k
+            for k, line in enumerate(self.history.lines, 1)
+            if '"event":"answer"' in line and needle in line
+        )
+
+    def edges(self) -> list[Violation]:
+        """The gateway refuses tokens auth never signed; the ticket service opens tickets only
+        on the caller's own orders; no failure is a 5xx without an error code."""
+        out: list[Violation] = []
+        for n, answers in sorted(self.answers.items()):
+            op = self.schedule.operations[n]
+            ok = [a for a in answers if 200 <= a.status < 300]
+            if op.kind == "account" and op.forged and ok:
+                out.append(
+                    Violation(
+                        "forged_tokens_refused",
+                        f"a token auth never signed was answered {ok[0].status}",
+                        None,
+                        self.answer_lines(n),
+                    )
+                )
+            if op.kind == "ticket" and ok and op.ref is not None:
+                owner = self.schedule.operations[op.ref].customer
+                if owner != op.customer:
+                    out.append(
+                        Violation(
+                            "tickets_for_own_orders",
+                            f"customer-{op.customer} opened a ticket on customer-{owner}'s order",
+                            str(ok[0].body.get("order_id")),
+                            self.answer_lines(n),
+                        )
+                    )
+            for answer in answers:
+                if answer.status >= 500 and _error_code(answer.body) is None:
+                    out.append(
+                        Violation(
+                            "errors_are_clear",
+                            f"{op.kind} answered {answer.status} without an error code",
+                            None,
+                            self.answer_lines(n),
+                        )
+                    )
+        for ticket in self.state.tickets:
+            order = self.state.orders.get(str(ticket.get("order_id")))
+            if ticket.get("order_id") and (
+                order is None or order["customer_id"] != ticket["customer_id"]
+            ):
+                out.append(
+                    self.violation(
+                        "tickets_for_own_orders",
+                        f"ticket {ticket['_id']} of {ticket['customer_id']} names an order "
+                        "that is not theirs",
+                        str(ticket["order_id"]),
+                    )
+                )
+        return out
+
     def breakers(self) -> list[Violation]:
         return [
             Violation(
@@ -429,6 +499,11 @@ class _Checks:
             )
             for at, consumer, link, line in self.observed.stuck
         ]
+
+
+def _error_code(body: dict[str, Any]) -> str | None:
+    error = body.get("error")
+    return str(error["code"]) if isinstance(error, dict) and error.get("code") else None
 
 
 def _order_of_key(key: str, description: str | None) -> str:

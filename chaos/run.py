@@ -19,6 +19,7 @@ import httpx
 
 from chaos.history import History
 from chaos.invariants import FinalState, Observed, Violation, check
+from chaos.redisfaults import RedisFaults
 from chaos.schedule import HORIZON_SECONDS, FaultEvent, Operation, Schedule
 from chaos.simclock import SimClock
 from estore.cluster import Cluster, cluster_secrets
@@ -26,11 +27,12 @@ from estore.kit.bootstrap import Wiring
 from estore.kit.breaker import BreakerState, CircuitBreaker
 from estore.kit.clients.policy import BreakerPolicy
 from estore.kit.faults import FaultKind, Faults
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import CALLER_HEADER, Caller, KeyRing, Role
+from estore.kit.identity.tokens import TokenIssuer
 from estore.kit.ids import SeededIds, using
 from estore.kit.observability import configure_logging
 
-SERVICES = ("product", "category", "coupon", "payment", "order")
+SERVICES = ("product", "category", "coupon", "payment", "order", "auth", "ticket", "gateway")
 # Quiet time after the faults: longer than a saga lease and a few sweeps, so recovery and the
 # reservation sweeper have finished whatever the faults left behind.
 QUIET_SECONDS = 150.0
@@ -49,6 +51,8 @@ SEAM_KIND: dict[str, FaultKind] = {
 }
 WARM_PATHS = ("/api/v1/chaos-warm-up", "/chaos-warm-up", "/graphql/chaos-warm-up")
 EVENT_STREAMS = ("order:created", "order:confirmed", "order:cancelled")
+# The signed-in home page: the account (auth subgraph), its orders and the category menu.
+ACCOUNT_QUERY = "{ me { id } orders { id } categories { id } }"
 
 
 class SagaCrash(Exception):
@@ -71,6 +75,12 @@ class RunResult:
     @property
     def digest(self) -> str:
         return self.history.digest()
+
+
+@functools.cache
+def _forged_keys() -> KeyRing:
+    # No history line holds a token, so one forger's key per process keeps runs replayable.
+    return KeyRing.generate()
 
 
 @functools.cache
@@ -169,6 +179,13 @@ class Driver:
         self.fired: Counter[tuple[str, str]] = Counter()
         # Initial stock plus every restock answered 200, per product.
         self.supplied: dict[str, int] = {}
+        self.redis = RedisFaults(
+            self.cluster.wiring.stores.redis(None),
+            self.faults,
+            self.clock,
+            EVENT_STREAMS,
+            self.schedule.seed,
+        )
 
     async def run(self) -> RunResult:
         try:
@@ -237,7 +254,8 @@ class Driver:
 
     def _injections(self) -> dict[str, dict[str, int]]:
         merged = self.faults.summary()
-        for (link, kind), n in sorted(self.fired.items()):
+        fired = self.fired + Counter({("streams", k): n for k, n in self.redis.fired.items()})
+        for (link, kind), n in sorted(fired.items()):
             merged.setdefault(link, {})[kind] = n
         return merged
 
@@ -274,6 +292,7 @@ class Driver:
         a last look. Checks happen at fixed simulated times, so this stays deterministic.
         """
         self.faults.clear()
+        self.redis.clear()
         self.crash_point = None
         await self._dial({"timeout_rate": 0.0, "decline_rate": 0.0})
         self.history.add("quiesce")
@@ -304,7 +323,11 @@ class Driver:
         return await self._streams_caught_up()
 
     async def _streams_caught_up(self) -> bool:
-        redis = self.cluster.wiring.stores.redis(None)
+        with self.redis.bypass():
+            return await self._caught_up(self.cluster.wiring.stores.redis(None))
+
+    @staticmethod
+    async def _caught_up(redis: Any) -> bool:
         for stream in EVENT_STREAMS:
             if not await redis.exists(stream):
                 continue
@@ -318,29 +341,33 @@ class Driver:
 
     async def _arm(self, fault: FaultEvent) -> None:
         self.history.add("arm", fault=fault.label(), value=fault.value, rate=fault.rate)
-        if fault.link in ("processor", "clock", "streams"):
+        if fault.link in ("processor", "clock") or fault.label() == "streams:redeliver":
             self.fired[(fault.link, fault.kind)] += 1
         if fault.link == "processor":
             dial = "timeout_rate" if fault.kind == "hang_after_charge" else "decline_rate"
             await self._dial({dial: fault.value, "seed": self.schedule.seed})
-        elif fault.link == "order":
+        elif fault.label() == "order:crash":
             self.crash_point = str(fault.value)
         elif fault.link == "clock":
             self.clock.jump(float(fault.value or 0))
-        elif fault.link == "streams":
+        elif fault.label() == "streams:redeliver":
             await self._redeliver()
+        elif fault.link == "streams":
+            self.redis.arm(fault.kind, fault.rate)
         else:
             self.armed.setdefault((fault.link, SEAM_KIND[fault.kind]), []).append(fault)
             self._seam_arm(fault)
 
     async def _disarm(self, fault: FaultEvent) -> None:
-        if fault.link in ("clock", "streams"):
+        if fault.link == "clock" or fault.label() == "streams:redeliver":
             return
         self.history.add("disarm", fault=fault.label())
-        if fault.link == "processor":
+        if fault.link == "streams":
+            self.redis.disarm(fault.kind)
+        elif fault.link == "processor":
             dial = "timeout_rate" if fault.kind == "hang_after_charge" else "decline_rate"
             await self._dial({dial: 0.0})
-        elif fault.link == "order":
+        elif fault.label() == "order:crash":
             if self.crash_point == fault.value:
                 self.crash_point = None
             # The crashed service is back: it recovers what it left behind.
@@ -380,11 +407,12 @@ class Driver:
     async def _redeliver(self) -> None:
         """Rewind every consumer group to the start of its stream: all events come again."""
         redis = self.cluster.wiring.stores.redis(None)
-        for stream in EVENT_STREAMS:
-            if not await redis.exists(stream):
-                continue
-            for group in sorted(g["name"] for g in await redis.xinfo_groups(stream)):
-                await redis.xgroup_setid(stream, group, "0")
+        with self.redis.bypass():
+            for stream in EVENT_STREAMS:
+                if not await redis.exists(stream):
+                    continue
+                for group in sorted(g["name"] for g in await redis.xinfo_groups(stream)):
+                    await redis.xgroup_setid(stream, group, "0")
 
     async def _checkpoint(self, point: str) -> None:
         if point == self.crash_point:
@@ -403,6 +431,10 @@ class Driver:
             await self._checkout(n, op)
         elif op.kind == "cancel":
             await self._cancel(n, op)
+        elif op.kind == "ticket":
+            await self._ticket(n, op)
+        elif op.kind == "account":
+            await self._account(n, op)
         else:
             await self._restock(n, op)
 
@@ -456,6 +488,48 @@ class Driver:
             self.supplied[product_id] += op.quantity
         self.answers.setdefault(n, []).append(answer)
         self._answered(n, 0, answer)
+
+    async def _ticket(self, n: int, op: Operation) -> None:
+        assert op.ref is not None
+        placed = [a.body["id"] for a in self.answers.get(op.ref, []) if a.body.get("id")]
+        if not placed:
+            self.history.add("skip", op=n, kind="ticket", ref=op.ref)
+            return
+        body = {"subject": "Where is my parcel?", "body": "Hello", "order_id": placed[0]}
+        self.history.add("call", op=n, kind="ticket", order=placed[0], customer=op.customer)
+        async with self.cluster.client("ticket") as ticket:
+            answer = await _call(
+                ticket.post("/api/v1/tickets", json=body, headers=self._as(_customer(op.customer)))
+            )
+        self.answers.setdefault(n, []).append(answer)
+        self._answered(n, 0, answer)
+
+    async def _account(self, n: int, op: Operation) -> None:
+        """A signed-in read through the gateway: it verifies the token by auth's JWKS."""
+        issuer = self._forger() if op.forged else self.cluster.apps["auth"].state.service.issuer
+        token = issuer.issue_access_token(_customer(op.customer))
+        self.history.add("call", op=n, kind="account", customer=op.customer, forged=op.forged)
+        async with self.cluster.client("gateway") as gateway:
+            answer = await _call(
+                gateway.post(
+                    "/graphql",
+                    json={"query": ACCOUNT_QUERY},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+            )
+        self.answers.setdefault(n, []).append(answer)
+        self._answered(n, 0, answer)
+
+    def _forger(self) -> TokenIssuer:
+        """An issuer like auth's, with a key auth never published."""
+        settings = self.cluster.infras["auth"].settings
+        return TokenIssuer(
+            _forged_keys(),
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            self.clock,
+            settings.jwt_access_ttl_seconds,
+        )
 
     def _answered(self, n: int, copy: int, answer: Answer) -> None:
         body = answer.body

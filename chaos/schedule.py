@@ -14,8 +14,11 @@ from typing import Any
 
 # Where faults land: the HTTP dependencies the saga and the catalog call (the kit's fault seam
 # names them by provider), the payment processor's own dials, the order service's saga crash
-# points, the wall clock (TTLs), and the event streams.
-HTTP_LINKS = ("product", "coupon", "payment", "category")
+# points, the wall clock (TTLs), the shared Redis (down or slow) and the event streams on it
+# (every group rewound, entries written twice, deliveries held back or handed over reversed).
+# auth: the gateway's JWKS fetches (and its subgraph calls); order: the ticket service asking
+# whether an order is the caller's.
+HTTP_LINKS = ("product", "coupon", "payment", "category", "auth", "order")
 HTTP_KINDS = ("latency", "jitter", "error", "timeout", "outage", "reset")
 CRASH_POINTS = (
     "before:reserve",
@@ -35,11 +38,14 @@ CRASH_POINTS = (
 KINDS: dict[str, tuple[str, ...]] = {
     **{link: HTTP_KINDS for link in HTTP_LINKS},
     "processor": ("hang_after_charge", "declines"),
-    "order": ("crash",),
+    # The order service is a provider (to the ticket service) and crashes mid-saga.
+    "order": (*HTTP_KINDS, "crash"),
     "clock": ("jump",),
-    "streams": ("redeliver",),
+    "redis": ("outage", "latency"),
+    "streams": ("redeliver", "duplicate", "delay", "reorder"),
 }
 
+OPERATIONS = ("checkout", "cancel", "restock", "ticket", "account")
 GOOD_CARD = "4242424242424242"
 DECLINING_CARDS = ("4000000000009995", "4000000000000002")
 HORIZON_SECONDS = 30.0
@@ -71,7 +77,9 @@ class FaultEvent:
 @dataclass(frozen=True)
 class Operation:
     """One client action at `at`: a checkout (with `copies` concurrent retries of the same
-    key), a cancellation of an earlier checkout (`ref`), or a restock of a product."""
+    key), a cancellation of an earlier checkout (`ref`), a restock of a product, a support
+    ticket about an earlier checkout's order (`ref`; by another customer, it must be refused)
+    or a signed-in read through the gateway (`forged`: with a token auth never signed)."""
 
     at: float
     kind: str
@@ -83,6 +91,7 @@ class Operation:
     ref: int | None = None
     product: int = 0
     quantity: int = 0
+    forged: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,26 @@ def _operations(rng: random.Random, catalog: Catalog) -> tuple[Operation, ...]:
                 quantity=rng.randint(1, 5),
             )
         )
+    for ref in rng.sample(range(checkouts), rng.randint(1, 3)):
+        owner = operations[ref].customer
+        foreign = rng.random() < 0.3
+        operations.append(
+            Operation(
+                at=operations[ref].at + round(rng.uniform(0.5, 8.0), 3),
+                kind="ticket",
+                customer=(owner + 1) % 6 if foreign else owner,
+                ref=ref,
+            )
+        )
+    for _ in range(rng.randint(2, 4)):
+        operations.append(
+            Operation(
+                at=round(rng.uniform(0.0, HORIZON_SECONDS * 0.6), 3),
+                kind="account",
+                customer=rng.randrange(6),
+                forged=rng.random() < 0.3,
+            )
+        )
     # References stay valid: cancellations keep their checkout's index, only time orders them.
     return tuple(operations)
 
@@ -186,7 +215,7 @@ def _fault(rng: random.Random) -> FaultEvent:
     rate = rng.choice([1.0, 0.5, 0.2])
     value: float | int | str | None = None
     if kind == "latency":
-        value = rng.choice([0.05, 0.3, 1.5])
+        value = rng.choice([0.05, 0.3, 1.5] if link != "redis" else [0.01, 0.2, 1.0])
     elif kind == "jitter":
         value = rng.choice([0.5, 2.5])
     elif kind == "error":
@@ -229,14 +258,14 @@ def _validate(schedule: Schedule) -> None:
         if fault.at < 0 or fault.duration < 0 or not 0 < fault.rate <= 1:
             raise ScheduleError(f"fault {fault.label()} needs at, duration >= 0, rate in (0, 1]")
     for op in schedule.operations:
-        if op.kind not in ("checkout", "cancel", "restock"):
+        if op.kind not in OPERATIONS:
             raise ScheduleError(f"unknown operation {op.kind!r}")
         if any(not 0 <= p < products for p, _ in op.items) or not 0 <= op.product < products:
             raise ScheduleError(f"operation at {op.at} names a product not in the catalog")
-        if op.kind == "cancel" and not (
+        if op.kind in ("cancel", "ticket") and not (
             op.ref is not None and 0 <= op.ref < len(schedule.operations)
         ):
-            raise ScheduleError(f"cancellation at {op.at} refers to no checkout")
+            raise ScheduleError(f"{op.kind} at {op.at} refers to no checkout")
 
 
 def _known() -> str:

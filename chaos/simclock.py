@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 from datetime import UTC, datetime, timedelta
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -93,7 +94,12 @@ def _refuse_real_timers() -> None:
     # Jumping simulated time while a task waits on a real timer would let the machine's speed
     # decide what happens next: the one thing a replayable run must not allow.
     loop = asyncio.get_running_loop()
-    waiting = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+    # A timer at infinity (a wait with no limit, as a pub/sub listener's) can never fire.
+    waiting = [
+        h
+        for h in loop._scheduled  # type: ignore[attr-defined]
+        if not h.cancelled() and h.when() != math.inf
+    ]
     if waiting:
         raise RealTimeWait(
             f"a task waits on the real clock ({waiting[0]!r}); only the injected clock may wait"

@@ -13,51 +13,81 @@ Figures are simulated seconds: deadlines, time to answer, time back to steady st
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
 
-from chaos.run import ADMIN, CURRENCY, overrides
+from chaos.redisfaults import RedisFaults
+from chaos.run import ADMIN, CURRENCY, EVENT_STREAMS, overrides
 from chaos.simclock import SimClock
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.clock import Clock, SystemClock
 from estore.kit.faults import Faults
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import CALLER_HEADER, Caller, KeyRing, Role
+from estore.kit.identity.tokens import TokenIssuer
 from estore.kit.ids import SeededIds, using
 
 T = TypeVar("T")
-SERVICES = ("product", "category", "coupon", "payment", "order")
+SERVICES = ("product", "category", "coupon", "payment", "order", "auth", "ticket", "gateway")
 CARD = "4242424242424242"
 # The longest a checkout may take to answer while a dependency misbehaves: the order
 # service's deadline on its peers, its charge attempts, and compensation, with margin.
 CHECKOUT_LIMIT_SECONDS = 30.0
 BROWSE_PATHS = ("/api/v1/products?limit=10", "/api/v1/categories")
 SHOPPER = Caller(user_id="shopper-1", email="shopper@example.com", roles=frozenset({Role.CUSTOMER}))
+# Through the gateway: a signed-in page that needs no auth call once the token is verified,
+# and the account reads that go to auth and order.
+SIGNED_IN_BROWSE = "{ categories { id } }"
+ACCOUNT_READ = "{ me { id } orders { id } }"
 
 
 @dataclass
 class Session:
-    """One experiment's cluster: built lazily, stepped only while an activity runs."""
+    """One experiment's cluster: built lazily, stepped only while an activity runs.
+
+    In-process (the default) the services answer through in-process transports on simulated
+    time. Served (`served=True`; `ESTORE_CHAOS_SERVED=1` for the `chaos run` CLI) they are
+    served on loopback ports as `estore up` serves them (`Cluster.serve`), call each other
+    over real sockets on the system clock, and the faults are armed on the same seam.
+    """
 
     seed: int = 1
-    clock: SimClock = field(default_factory=SimClock)
+    served: bool = False
+    clock: Clock = field(default_factory=SimClock)
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.faults = Faults(seed=self.seed)
         self._ids = SeededIds(f"experiment:{self.seed}")
+        if self.served:
+            self.clock = SystemClock()
         self.cluster = self._in_context(
             lambda: Cluster(
                 Wiring(clock=self.clock, faults=self.faults),
                 services=SERVICES,
                 overrides=overrides(),
+                served=self.served,
+                ports=_free_ports(SERVICES) if self.served else None,
             )
+        )
+        self._serving: asyncio.Task[None] | None = None
+        # Redis commands meet the seam's `redis` faults (outage, latency).
+        self.redis = RedisFaults(
+            self.cluster.wiring.stores.redis(None),
+            self.faults,
+            self.clock,
+            EVENT_STREAMS,
+            self.seed,
         )
         self.products: list[str] = []
         self.category = ""
         self.orders = 0
+        self.last_order: str | None = None
         self.run(self._start())
 
     def _in_context(self, build: Any) -> Any:
@@ -65,23 +95,34 @@ class Session:
             return build()
 
     def run(self, call: Awaitable[T], limit: float = CHECKOUT_LIMIT_SECONDS * 4) -> T:
-        """Run `call` to its end, moving simulated time whenever every task waits on it."""
+        """Run `call` to its end, moving simulated time whenever every task waits on it (served:
+        in real time, the servers answering meanwhile)."""
+        if self.served:
+            with using(self._ids):
+                return self.loop.run_until_complete(asyncio.wait_for(call, limit))
+        clock = self.clock
+        assert isinstance(clock, SimClock)
 
         async def driven() -> T:
             task = asyncio.ensure_future(call)
-            start = self.clock.monotonic()
+            start = clock.monotonic()
             while not task.done():
-                if self.clock.monotonic() - start > limit:
+                if clock.monotonic() - start > limit:
                     task.cancel()
                     raise TimeoutError(f"no answer within {limit:g} simulated seconds")
-                await self.clock.run_until(self.clock.monotonic() + 0.05)
+                await clock.run_until(clock.monotonic() + 0.05)
             return task.result()
 
         with using(self._ids):
             return self.loop.run_until_complete(driven())
 
     async def _start(self) -> None:
-        await self.cluster.start()
+        if self.served:
+            ready = asyncio.Event()
+            self._serving = asyncio.ensure_future(self.cluster.serve(ready=ready))
+            await _ready(ready, self._serving)
+        else:
+            await self.cluster.start()
         # Categories are made through the category subgraph's GraphQL mutation only.
         create = {"query": 'mutation { createCategory(input: {name: "Experiments"}) { id } }'}
         async with self.cluster.client("category") as category:
@@ -107,19 +148,61 @@ class Session:
     def as_(self, caller: Caller) -> dict[str, str]:
         return {CALLER_HEADER: self.cluster.infras["order"].internal_identity.sign(caller)}
 
+    def bearer(self, forged: bool = False) -> dict[str, str]:
+        """A token for the shopper, signed by auth (or by a key auth never published)."""
+        issuer = self.cluster.apps["auth"].state.service.issuer
+        if forged:
+            settings = self.cluster.infras["auth"].settings
+            issuer = TokenIssuer(
+                KeyRing.generate(),
+                settings.jwt_issuer,
+                settings.jwt_audience,
+                self.clock,
+                settings.jwt_access_ttl_seconds,
+            )
+        return {"authorization": f"Bearer {issuer.issue_access_token(SHOPPER)}"}
+
     def close(self) -> None:
-        self.run(self.cluster.stop())
+        if self._serving is not None:
+            self._serving.cancel()
+            self.loop.run_until_complete(asyncio.gather(self._serving, return_exceptions=True))
+        else:
+            self.run(self.cluster.stop())
         self.loop.close()
 
 
 _session: Session | None = None
+SERVED_ENV = "ESTORE_CHAOS_SERVED"
 
 
 def session() -> Session:
     global _session
     if _session is None:
-        _session = Session()
+        _session = Session(served=os.environ.get(SERVED_ENV) == "1")
     return _session
+
+
+def _free_ports(names: tuple[str, ...]) -> dict[str, int]:
+    """A free loopback port per service (asked of the kernel, then let go)."""
+    ports: dict[str, int] = {}
+    holders = []
+    for name in names:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        holders.append(sock)
+        ports[name] = sock.getsockname()[1]
+    for sock in holders:
+        sock.close()
+    return ports
+
+
+async def _ready(ready: asyncio.Event, serving: asyncio.Task[None]) -> None:
+    waiter = asyncio.ensure_future(ready.wait())
+    await asyncio.wait({waiter, serving}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.is_set():
+        waiter.cancel()
+        serving.result()
+        raise RuntimeError("the served cluster stopped before it was ready")
 
 
 def close() -> None:
@@ -155,7 +238,10 @@ def inject_fault(
 
 def heal(dependency: str | None = None) -> str:
     """Disarm the faults (of one dependency, or all)."""
-    session().faults.clear(dependency)
+    s = session()
+    s.faults.clear(dependency)
+    if dependency is None:
+        s.redis.clear()
     return f"{dependency or 'every dependency'} healed"
 
 
@@ -225,7 +311,10 @@ def checkout() -> dict[str, Any]:
         started = s.clock.monotonic()
         async with s.cluster.client("order") as order:
             answer = await order.post("/api/v1/orders", json=body, headers=s.as_(SHOPPER))
-        return _checkout_figures(answer, s.clock.monotonic() - started)
+        figures = _checkout_figures(answer, s.clock.monotonic() - started)
+        if figures["order_status"] == "CONFIRMED":
+            s.last_order = answer.json()["id"]
+        return figures
 
     return s.run(place())
 
@@ -249,12 +338,96 @@ def checkout_fails_cleanly(margin_seconds: float = 2.0) -> dict[str, Any]:
 
 def checkouts_fail_cleanly(count: int = 6, margin_seconds: float = 2.0) -> dict[str, Any]:
     """`count` checkouts in a row while the fault is on (enough to trip a breaker)."""
-    runs = [checkout_fails_cleanly(margin_seconds) for _ in range(count)]
+    return _all_clean([checkout() for _ in range(count)], margin_seconds)
+
+
+def _all_clean(runs: list[dict[str, Any]], margin_seconds: float) -> dict[str, Any]:
+    """Whether every answer came within the checkout limit plus `margin_seconds`, as a success
+    or an error with a code (no hang, no bare 5xx)."""
+    limit = CHECKOUT_LIMIT_SECONDS + margin_seconds
     return {
-        "all_clean": all(r["clean"] for r in runs),
+        "all_clean": all(
+            r["seconds"] <= limit and (r["status"] < 300 or r["code"] is not None) for r in runs
+        ),
         "max_seconds": max(r["seconds"] for r in runs),
         "answers": sorted({f"{r['status']} {r['order_status'] or r['code']}" for r in runs}),
     }
+
+
+def ticket_opens() -> bool:
+    """A support ticket about the shopper's last confirmed order is opened."""
+    return open_ticket()["status"] == 201
+
+
+def open_ticket() -> dict[str, Any]:
+    """Open a ticket on the shopper's last confirmed order (the ticket service asks the order
+    service whose it is): status, error code and simulated seconds to answer."""
+    s = session()
+    if s.last_order is None:
+        checkout()
+    body = {"subject": "Experiment", "body": "Where is it?", "order_id": s.last_order}
+
+    async def post() -> dict[str, Any]:
+        started = s.clock.monotonic()
+        async with s.cluster.client("ticket") as ticket:
+            answer = await ticket.post("/api/v1/tickets", json=body, headers=s.as_(SHOPPER))
+        return _checkout_figures(answer, s.clock.monotonic() - started)
+
+    return s.run(post())
+
+
+def tickets_fail_cleanly(count: int = 6, margin_seconds: float = 2.0) -> dict[str, Any]:
+    """`count` tickets opened while the fault is on: each answered in time, with a code."""
+    return _all_clean([open_ticket() for _ in range(count)], margin_seconds)
+
+
+def gateway_read(query: str, forged: bool = False) -> dict[str, Any]:
+    """One GraphQL read through the gateway with the shopper's bearer token."""
+    s = session()
+
+    async def read() -> dict[str, Any]:
+        started = s.clock.monotonic()
+        async with s.cluster.client("gateway") as gateway:
+            answer = await gateway.post("/graphql", json={"query": query}, headers=s.bearer(forged))
+        figures = _checkout_figures(answer, s.clock.monotonic() - started)
+        body = _json(answer)
+        figures["has_data"] = bool(body.get("data")) and not body.get("errors")
+        return figures
+
+    return s.run(read())
+
+
+def signed_in_browse(requests: int = 20) -> float:
+    """The share of signed-in catalog pages through the gateway answered with data (the
+    token verified by the JWKS the gateway holds)."""
+    reads = [gateway_read(SIGNED_IN_BROWSE) for _ in range(requests)]
+    return sum(r["status"] == 200 and r["has_data"] for r in reads) / requests
+
+
+def forged_token_refused() -> bool:
+    """A token auth never signed is refused (401), whatever state auth is in."""
+    return gateway_read(SIGNED_IN_BROWSE, forged=True)["status"] == 401
+
+
+def account_reads_fail_cleanly(count: int = 6, margin_seconds: float = 2.0) -> dict[str, Any]:
+    """`count` account reads (auth's `me`, order's `orders`) through the gateway while the fault
+    is on: each answered in time, as data, GraphQL errors or an error with a code."""
+    return _all_clean([gateway_read(ACCOUNT_READ) for _ in range(count)], margin_seconds)
+
+
+def events_waiting() -> int:
+    """Outbox entries not yet relayed to Redis, over every service: held, not lost."""
+    s = session()
+
+    async def count() -> int:
+        return sum(
+            [
+                await infra.db["outbox"].count_documents({"relayed_at": None})
+                for infra in s.cluster.infras.values()
+            ]
+        )
+
+    return s.run(count())
 
 
 def breaker_state(consumer: str, dependency: str) -> str:
@@ -267,24 +440,36 @@ def injected(dependency: str | None = None) -> int:
     return session().faults.injected(dependency)
 
 
-def seconds_to_steady(limit: float = 60.0, step: float = 1.0) -> float:
+def seconds_to_steady(
+    limit: float = 60.0, step: float = 1.0, tickets: bool = False, events: bool = False
+) -> float:
     """Simulated seconds until a checkout confirms and browsing (category listings too) is
-    whole again; -1 if never."""
+    whole again, and (if asked) a ticket opens and no event waits in an outbox; -1 if never."""
     s = session()
     started = s.clock.monotonic()
     while s.clock.monotonic() - started <= limit:
         whole = browse_success(6) == 1.0 and category_browse(1)["share_ok"] == 1.0
-        if whole and checkout_confirms():
+        if (
+            whole
+            and checkout_confirms()
+            and (not tickets or ticket_opens())
+            and (not events or events_waiting() == 0)
+        ):
             return round(s.clock.monotonic() - started, 3)
         wait(step)
     return -1.0
 
 
-def _checkout_figures(answer: httpx.Response, seconds: float) -> dict[str, Any]:
+def _json(answer: httpx.Response) -> dict[str, Any]:
     try:
         body = answer.json()
     except ValueError:
-        body = {}
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _checkout_figures(answer: httpx.Response, seconds: float) -> dict[str, Any]:
+    body = _json(answer)
     error = body.get("error") if isinstance(body, dict) else None
     return {
         "status": answer.status_code,

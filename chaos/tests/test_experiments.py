@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +14,10 @@ from click.testing import CliRunner
 
 from chaos.cli import chaos
 from chaos.experiment import ExperimentError, experiment_files, judge, load, run_file
+from chaos.toolkit import SERVED_ENV
 
-DEPENDENCIES = {"payment", "coupon", "product", "category"}
+# The issue's list: one fault-isolation experiment per dependency.
+DEPENDENCIES = {"payment", "coupon", "product", "category", "order", "auth", "ticket", "redis"}
 
 
 def test_there_is_a_valid_experiment_per_dependency_with_rollbacks() -> None:
@@ -29,7 +34,11 @@ def test_the_experiment_passes_in_process_with_its_figures(path: Path) -> None:
 
     assert verdict.verdict == "passed", verdict.reasons
     assert verdict.figures["faults-injected"] > 0
-    assert verdict.figures["breaker-state"] == "open"
+    # Redis has no breaker (the outbox relay backs off): what it held is its figure.
+    if "breaker-state" in verdict.figures:
+        assert verdict.figures["breaker-state"] == "open"
+    else:
+        assert verdict.figures["events-waiting-during-fault"] > 0
     assert 0 <= verdict.figures["seconds-to-steady"] <= 60
 
 
@@ -96,3 +105,36 @@ def test_the_experiment_command_writes_journals_and_a_summary(tmp_path: Path) ->
     summary = json.loads((tmp_path / "experiments.json").read_text())
     assert summary["experiments"][0]["verdict"] == "passed"
     assert (tmp_path / f"{path.stem}.journal.json").exists()
+
+
+def test_the_same_file_runs_served_with_the_chaos_toolkit_cli(tmp_path: Path) -> None:
+    """`chaos run` (the Chaos Toolkit CLI) against the cluster served on loopback ports.
+
+    Redis's experiment: it heals in well under a second, where a breaker's cool-down would
+    cost half a minute of real time; every experiment runs served the same way."""
+    path = next(p for p in experiment_files() if p.stem.startswith("redis"))
+    journal = tmp_path / "journal.json"
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        SERVED_ENV: "1",
+        "PYTHONPATH": os.pathsep.join([str(root / "platform"), str(root)]),
+    }
+    command = [
+        str(Path(sys.executable).with_name("chaos")),
+        "--log-file",
+        str(tmp_path / "chaostoolkit.log"),
+        "run",
+        "--rollback-strategy",
+        "always",
+        "--journal-path",
+        str(journal),
+        str(path),
+    ]
+
+    subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, check=True, timeout=600)
+    verdict = judge(path.stem, load(path), json.loads(journal.read_text()))
+
+    assert verdict.verdict == "passed", verdict.reasons
+    assert verdict.figures["faults-injected"] > 0
+    assert verdict.figures["events-waiting-during-fault"] > 0

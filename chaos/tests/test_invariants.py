@@ -10,8 +10,8 @@ import pytest
 
 from chaos.history import History
 from chaos.invariants import FinalState, check
-from chaos.run import RunResult, run
-from chaos.schedule import generate
+from chaos.run import Answer, RunResult, run
+from chaos.schedule import Operation, generate
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +192,35 @@ def test_a_call_that_never_got_an_answer_is_caught(clean: RunResult) -> None:
     found = check(clean.schedule, history, clean.observed, clean.state)
 
     assert [(v.invariant, v.lines) for v in found] == [("every_call_answered", (line,))]
+
+
+def _replanted(clean: RunResult, op: Operation, answer: Answer) -> set[str]:
+    """The clean run with its first operation replaced by `op`, answered `answer`."""
+    operations = (op, *clean.schedule.operations[1:])
+    schedule = dataclasses.replace(clean.schedule, operations=operations)
+    observed = dataclasses.replace(clean.observed, answers={**clean.observed.answers, 0: [answer]})
+    return {v.invariant for v in check(schedule, clean.history, observed, clean.state)}
+
+
+def test_a_forged_token_answered_with_data_is_caught(clean: RunResult) -> None:
+    forged = Operation(at=1.0, kind="account", customer=1, forged=True)
+
+    found = _replanted(clean, forged, Answer(200, {"data": {"me": {"id": "customer-1"}}}))
+
+    assert "forged_tokens_refused" in found
+
+
+def test_a_ticket_on_another_customers_order_is_caught(clean: RunResult) -> None:
+    def plant(state: FinalState) -> None:
+        order = state.orders[_confirmed(state)]
+        stranger = f"not-{order['customer_id']}"
+        state.tickets.append({"_id": "t1", "order_id": order["_id"], "customer_id": stranger})
+
+    assert _broken(clean, plant) == {"tickets_for_own_orders"}
+
+
+def test_a_5xx_without_an_error_code_is_caught(clean: RunResult) -> None:
+    account = Operation(at=1.0, kind="account", customer=1)
+
+    assert "errors_are_clear" in _replanted(clean, account, Answer(502, {"detail": "oops"}))
+    assert _replanted(clean, account, Answer(503, {"error": {"code": "unavailable"}})) == set()

@@ -273,3 +273,19 @@ def test_reseeding_restarts_the_draws(faults: Faults) -> None:
     faults.reseed(5)
 
     assert draws() == first
+
+
+async def test_strike_plays_faults_on_a_call_that_is_not_http(
+    clock: FakeClock, faults: Faults
+) -> None:
+    """A store command (Redis, say) meets the same seam: latency waits, an outage is returned
+    for the caller to raise its own way, and both are counted under the dependency."""
+    faults.inject_latency("redis", 0.2)
+    faults.inject_outage("redis")
+
+    fired = await clock.drive(faults.strike("redis", clock))
+
+    assert fired is not None and fired.kind == "outage"
+    assert 0.2 <= clock.monotonic() <= 0.2 + 2 * STEP
+    assert faults.summary() == {"redis": {"latency": 1, "outage": 1}}
+    assert await faults.strike("cache", clock) is None

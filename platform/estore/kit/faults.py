@@ -149,6 +149,16 @@ class Faults:
         Returns an injected response, raises `httpx.ConnectError` for an outage, hangs for a
         timeout, or returns None to let the attempt go on to the transport.
         """
+        fault = await self.strike(dependency, clock)
+        return None if fault is None else await _terminal(fault, request)
+
+    async def strike(self, dependency: str, clock: Clock) -> Fault | None:
+        """Play the faults armed for `dependency` on one call of any kind (a store command too).
+
+        Latency sleeps and lets the call go on; the first other fault that fires is counted and
+        returned, for the caller to fail the call as that dependency would. Resets are left
+        to `after`, once the call has been made.
+        """
         for fault in self.active(dependency):
             if fault.kind == "reset" or not self._draw(fault):
                 continue
@@ -158,7 +168,7 @@ class Faults:
                 await clock.sleep(delay)
                 continue
             self._fired(dependency, fault, clock, fault.status if fault.kind == "error" else None)
-            return await _terminal(fault, request)
+            return fault
         return None
 
     def after(self, dependency: str, request: httpx.Request, clock: Clock) -> None:

@@ -1,0 +1,92 @@
+"""Redis down or slow, and events duplicated, delayed or reordered: each is injected (and
+counted), the system survives it, and an invariant sees the bug it would expose."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from chaos.mutants import mutant
+from chaos.redisfaults import RedisFaults
+from chaos.run import RunResult, run
+from chaos.schedule import FaultEvent, Schedule, generate
+from estore.kit.faults import Faults
+
+# One fault over the whole workload (which starts before 18 s, its cancellations by 26 s).
+WHOLE = {"at": 0.0, "duration": 28.0, "rate": 1.0}
+FAULTS = {
+    "redis:outage": FaultEvent(link="redis", kind="outage", **WHOLE),
+    "redis:latency": FaultEvent(link="redis", kind="latency", value=0.2, **WHOLE),
+    "streams:duplicate": FaultEvent(link="streams", kind="duplicate", **WHOLE),
+    "streams:delay": FaultEvent(link="streams", kind="delay", **WHOLE),
+    "streams:reorder": FaultEvent(link="streams", kind="reorder", **WHOLE),
+    # A wall-clock step past every TTL (reservations, leases) in the middle of the workload.
+    "clock:jump": FaultEvent(at=6.0, duration=0.0, link="clock", kind="jump", value=3600.0),
+}
+
+
+@pytest.fixture(scope="module")
+def workload() -> Schedule:
+    """A fault-free schedule whose orders are confirmed and some of them cancelled."""
+    for seed in range(60):
+        schedule = dataclasses.replace(generate(seed), faults=())
+        result = run(schedule)
+        statuses = {o["status"] for o in result.state.orders.values()}
+        if "CANCELLED" in statuses and not result.violations:
+            return schedule
+    raise AssertionError("no seed below 60 gives a clean run with a cancelled order")
+
+
+def _with(workload: Schedule, label: str, plant: str | None = None) -> RunResult:
+    schedule = dataclasses.replace(workload, faults=(FAULTS[label],))
+    return run(schedule, mutant(plant).plant if plant else None)
+
+
+@pytest.mark.parametrize("label", sorted(FAULTS))
+def test_the_fault_is_injected_and_the_system_survives_it(workload: Schedule, label: str) -> None:
+    link, kind = label.split(":")
+
+    result = _with(workload, label)
+
+    assert result.injections.get(link, {}).get(kind, 0) > 0, result.injections
+    assert result.violations == []
+
+
+@pytest.mark.parametrize(
+    ("label", "plant"),
+    [
+        ("redis:outage", "relay_loses_failed_writes"),
+        ("streams:duplicate", "exactly_once_assumed"),
+        ("streams:reorder", "cancellation_before_sale_forgotten"),
+    ],
+)
+def test_the_bug_the_fault_exposes_breaks_an_invariant(
+    workload: Schedule, label: str, plant: str
+) -> None:
+    quiet = run(workload, mutant(plant).plant)
+    exposed = _with(workload, label, plant)
+
+    assert quiet.violations == [], "without the fault the bug stays hidden"
+    assert "events_applied_once" in {v.invariant for v in exposed.violations}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FAULTS["redis:outage"],
+        dataclasses.replace(FAULTS["redis:latency"], value=500.0),
+        FAULTS["streams:delay"],
+    ],
+    ids=lambda f: f.label(),
+)
+def test_a_fault_never_healed_leaves_events_unapplied_and_is_caught(
+    workload: Schedule, fault: FaultEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The quiet phase normally turns every fault off; here the fault outlives it.
+    monkeypatch.setattr(Faults, "clear", lambda self, dependency=None: None)
+    monkeypatch.setattr(RedisFaults, "clear", lambda self: None)
+
+    result = run(dataclasses.replace(workload, faults=(dataclasses.replace(fault, duration=999),)))
+
+    assert "events_applied_once" in {v.invariant for v in result.violations}
