@@ -27,7 +27,8 @@ from tests.deploy.processes import (
 )
 from tests.served import free_ports
 
-pytestmark = pytest.mark.e2e
+# Starting eight processes on a busy two-core machine can outlast the default 120 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 REGISTER = """mutation ($input: RegisterInput!) {
   register(input: $input) { accessToken user { id email } }
@@ -40,6 +41,7 @@ CREATE_PRODUCT = (
 CHECKOUT = """mutation ($input: CreateOrderInput!) {
   createOrder(input: $input) { id status failureReason total { amount } }
 }"""
+MY_ORDERS = "{ orders { id status failureReason } }"
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 
@@ -117,6 +119,21 @@ class System:
         }
         placed: dict[str, Any] = self.as_(token, CHECKOUT, {"input": order})["createOrder"]
         return placed
+
+    def my_orders(self, token: str) -> list[dict[str, Any]]:
+        orders: list[dict[str, Any]] = self.as_(token, MY_ORDERS, {})["orders"]
+        return orders
+
+    def slow_processor(self, latency_ms: int) -> None:
+        """The card processor's chaos dial, turned with the merchant's key as order holds it."""
+        payment = self.services["payment"]
+        answer = httpx.post(
+            f"http://127.0.0.1:{payment.port}/api/v1/admin/behaviour",
+            json={"latency_ms": latency_ms},
+            headers={"authorization": f"Bearer {payment.env['PAYMENT_SECRET_KEY']}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
 
     def welcome_coupons(self, token: str) -> list[dict[str, Any]]:
         answer = self.graphql(MY_COUPONS, authorization=f"Bearer {token}")
@@ -218,3 +235,38 @@ def test_a_service_killed_with_sigkill_consumes_what_it_missed_once_restarted(
     coupon.start()
     coupon.wait_healthy()
     eventually(lambda: system.welcome_coupons(token), "the coupon of the user who registered")
+
+
+def test_a_checkout_cut_off_by_a_sigkilled_processor_is_finished_by_its_saga(
+    system: System,
+) -> None:
+    product_id = system.sale_product(stock=1)
+    shopper = system.register()
+    # The processor holds the charge unrecorded for a minute, so the kill lands mid-charge.
+    system.slow_processor(latency_ms=60_000)
+    order = {
+        "items": [{"productId": product_id, "quantity": 1}],
+        "cardNumber": GOOD_CARD,
+        "idempotencyKey": f"deployed-{secrets.token_hex(8)}",
+    }
+    # The gateway gives up on the order subgraph before the charge ends: no answer to read.
+    system.graphql(CHECKOUT, {"input": order}, authorization=f"Bearer {shopper}")
+    [pending] = eventually(lambda: system.my_orders(shopper), "the order being checked out")
+    assert pending["status"] == "PENDING", pending
+    payment = system.services["payment"]
+    payment.kill()
+    payment.start()
+    payment.wait_healthy()
+
+    def finished() -> dict[str, Any] | None:
+        [order] = system.my_orders(shopper)
+        return order if order["status"] != "PENDING" else None
+
+    # The saga gives the stock back and, once the processor answers again, settles the charge
+    # it never heard about (refunds it, had it been taken).
+    failed = eventually(finished, "the saga finishing the interrupted checkout")
+    assert failed["status"] == "FAILED"
+    assert "payment" in failed["failureReason"]
+    # The unit it held is back, and the restarted processor charges at once.
+    confirmed = system.checkout(shopper, product_id, GOOD_CARD)
+    assert confirmed["status"] == "CONFIRMED"
