@@ -85,9 +85,23 @@ def main() -> None:
     show_default=True,
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
 )
-def up(host: str, with_seed: bool, products: int, log_file: str | None, log_level: str) -> None:
+@click.option(
+    "--log-json/--log-console",
+    envvar="LOG_JSON",
+    default=True,
+    show_default=True,
+    help="One JSON object a line (what `estore logs` reads), or text for a person.",
+)
+def up(
+    host: str,
+    with_seed: bool,
+    products: int,
+    log_file: str | None,
+    log_level: str,
+    log_json: bool,
+) -> None:
     """Serve every service on its port, on in-process fake stores, until Ctrl-C."""
-    configure_logging(log_level, json=True, file=log_file)
+    configure_logging(log_level, json=log_json, file=log_file)
     wiring = Wiring(span_exporter=SpanLogExporter()) if log_file else Wiring()
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(_up(wiring, host, with_seed, products))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from estore.kit.observability import LOG_FIELDS
 from tests.served import free_ports
 
 pytestmark = pytest.mark.e2e
@@ -43,8 +46,21 @@ def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen[str]
+
+    def stop(self) -> list[str]:
+        """Stops the service (if still running) and returns what it wrote to stderr."""
+        if self.process.returncode is None:
+            self.process.terminate()
+        _, stderr = self.process.communicate(timeout=10)
+        return str(stderr or "").splitlines()
+
+
 @pytest.fixture
-def auth_service() -> Iterator[str]:
+def served_auth() -> Iterator[Served]:
     port = free_ports(1)[0]
     env = {
         **os.environ,
@@ -53,6 +69,8 @@ def auth_service() -> Iterator[str]:
         "AUTH_SERVICE_URL": f"http://127.0.0.1:{port}",
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "1024",
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "true",
     }
     process = subprocess.Popen(
         # No MongoDB server can run here: the fakes are asked for explicitly.
@@ -62,13 +80,17 @@ def auth_service() -> Iterator[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}", process)
     try:
-        wait_until_up(f"{base}/health/ready", process)
-        yield base
+        wait_until_up(f"{served.base}/health/ready", process)
+        yield served
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        served.stop()
+
+
+@pytest.fixture
+def auth_service(served_auth: Served) -> str:
+    return served_auth.base
 
 
 def test_a_service_runs_alone_from_its_environment(auth_service: str) -> None:
@@ -95,3 +117,22 @@ def test_a_service_without_its_secrets_refuses_to_start() -> None:
     )
     assert done.returncode != 0
     assert "INTERNAL_SIGNING_KEY" in done.stderr
+
+
+def test_every_line_a_deployed_service_logs_is_json_with_its_trace(served_auth: Served) -> None:
+    trace_id = "5" * 32
+    httpx.post(
+        f"{served_auth.base}/api/v1/auth/login",
+        json={"email": "nobody@example.com", "password": "wrong password"},
+        headers={"traceparent": f"00-{trace_id}-{'6' * 16}-01"},
+        timeout=5,
+    )
+    # The only plain line is the CLI's own warning that --allow-fakes was asked for.
+    lines = [line for line in served_auth.stop() if not line.startswith("estore: WARNING")]
+    assert lines, "the service logged nothing at INFO"
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        assert set(LOG_FIELDS) <= set(record), record
+        assert record["service"] == "auth"
+    failed = [r for r in records if r["event"] == "auth.login_failed"]
+    assert [(r["level"], r["trace_id"]) for r in failed] == [("info", trace_id)]

@@ -28,11 +28,27 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 def _add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Null outside any span (start-up, background loops), so every line has the same keys.
     span_context = trace.get_current_span().get_span_context()
-    if span_context.is_valid:
-        event.setdefault("trace_id", format(span_context.trace_id, "032x"))
-        event.setdefault("span_id", format(span_context.span_id, "016x"))
+    valid = span_context.is_valid
+    event.setdefault("trace_id", format(span_context.trace_id, "032x") if valid else None)
+    event.setdefault("span_id", format(span_context.span_id, "016x") if valid else None)
     return event
+
+
+def _drop_null_trace_ids(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # JSON keeps the keys for a uniform shape; a person reading the console needs no `None`s.
+    for key in ("trace_id", "span_id"):
+        if event.get(key) is None:
+            event.pop(key, None)
+    return event
+
+
+def _colour_terminal(file: str | None) -> bool:
+    # Colour codes only help a person at a terminal; in a file or a pipe they are noise.
+    return file is None and sys.stderr.isatty()
 
 
 # The marker on our handler, so configuring again replaces it instead of stacking another.
@@ -99,7 +115,11 @@ def configure_logging(
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    renderer: list[Any] = (
+        [structlog.processors.JSONRenderer()]
+        if json
+        else [_drop_null_trace_ids, structlog.dev.ConsoleRenderer(colors=_colour_terminal(file))]
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         # Lines from stdlib loggers: their `extra=` fields and logger name are kept.
         foreign_pre_chain=[
@@ -110,7 +130,7 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            renderer,
+            *renderer,
         ],
     )
     handler: logging.Handler = (

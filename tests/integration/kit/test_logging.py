@@ -66,13 +66,28 @@ async def test_a_breaker_opening_is_one_json_line_with_the_services_fields(
     async with gateway_over_auth() as cluster, cluster.client("gateway") as gateway:
         cluster.wiring.faults.inject_outage("auth")
         for _ in range(8):
-            await graphql(gateway, LOGIN)
+            await graphql(gateway, LOGIN, headers={"traceparent": TRACEPARENT})
     opened = [r for r in records(log_file) if r["event"] == "circuit auth: closed -> open"]
     assert opened, "the breaker's transition was not logged as JSON"
     line = opened[0]
-    assert line["level"] == "warning"
+    assert set(LOG_FIELDS) <= set(line)
+    assert (line["level"], line["service"]) == ("warning", "gateway")
     assert line["logger"] == "estore.kit.clients.registry"
-    assert set(LOG_FIELDS) - {"trace_id", "span_id"} <= set(line)
+    # The request that tripped it: the trace it came in with, the gateway's own span.
+    assert line["trace_id"] == TRACE_ID
+    assert len(line["span_id"]) == 16 and line["span_id"] != TRACEPARENT.split("-")[2]
+
+
+async def test_the_gateways_composed_line_is_kept_at_info_with_every_field(
+    cluster: Cluster, log_file: Path
+) -> None:
+    composed = [r for r in records(log_file) if r["event"] == "gateway composed from auth"]
+    assert composed, "the gateway's INFO line was lost"
+    line = composed[0]
+    assert set(LOG_FIELDS) <= set(line)
+    assert (line["level"], line["service"]) == ("info", "gateway")
+    # Composed at start-up, outside any request: the ids are there, and null.
+    assert (line["trace_id"], line["span_id"]) == (None, None)
 
 
 async def test_a_stdlib_warning_keeps_its_extra_fields(log_file: Path) -> None:
@@ -97,6 +112,20 @@ async def test_the_level_setting_drops_lower_lines_from_stdlib_and_structlog(
     finally:
         configure_logging("INFO", json=True, file=str(log_file))
     assert [r["event"] for r in records(path)] == ["kept"]
+
+
+async def test_the_console_format_is_readable_text_not_json(tmp_path: Path, log_file: Path) -> None:
+    path = tmp_path / "console.log"
+    configure_logging("INFO", json=False, file=str(path))
+    try:
+        logging.getLogger("estore.kit.events.bus").warning("relay failed", extra={"n": 3})
+    finally:
+        configure_logging("INFO", json=True, file=str(log_file))
+    [line] = path.read_text().splitlines()
+    with pytest.raises(ValueError):
+        json.loads(line)
+    assert "relay failed" in line and "n=3" in line
+    assert "trace_id" not in line  # no span, so nothing to show
 
 
 async def test_an_unknown_level_is_refused_by_name() -> None:

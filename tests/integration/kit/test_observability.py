@@ -78,7 +78,8 @@ async def test_logs_are_json_with_service_and_trace_ids(
 
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     probe = next(line for line in lines if line["event"] == "probe")
-    assert probe["service"] == "auth" and "trace_id" not in probe
+    assert probe["service"] == "auth"
+    assert (probe["trace_id"], probe["span_id"]) == (None, None)
     failed = next(line for line in lines if line["event"] == "auth.login_failed")
     assert failed["service"] == "auth"
     assert failed["trace_id"] == "1" * 32

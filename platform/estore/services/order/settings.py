@@ -25,7 +25,7 @@ class OrderSettings(ServiceSettings):
     # The merchant's secret key at the card processor (PAYMENT_SECRET_KEY): only order holds it.
     payment_secret_key: SecretStr | None = None
     # Who runs sagas: stable across restarts, so a restarted instance resumes its own sagas at
-    # once; give each instance its own (ORDER_INSTANCE_ID). Empty: the host name.
+    # once; give each instance its own (INSTANCE_ID). Empty: the host name.
     instance_id: str = ""
     # A saga whose runner has not touched it for this long may be taken over by another.
     saga_lease_seconds: float = 30.0
