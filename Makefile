@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_fastmongo.py
 	$(PY) benchmarks/bench_gateway.py
 	$(PY) benchmarks/bench_sim.py
+	$(PY) benchmarks/bench_storefront.py
+	$(PY) benchmarks/bench_storefront.py --profile benchmarks/profiles
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from estore.kit.clients import ServiceClient
+from estore.kit.jsoncodec import loads
 
 SDL_QUERY = "query __ApolloGetServiceDefinition__ { _service { sdl } }"
 
@@ -50,7 +51,7 @@ class ClientFetcher:
 def graphql_body(subgraph: str, response: httpx.Response) -> dict[str, Any]:
     """The {data, errors} of a subgraph answer; anything else is a failure of that subgraph."""
     try:
-        body = response.json()
+        body = loads(response.content)
     except ValueError:
         body = None
     if isinstance(body, dict) and ("data" in body or "errors" in body):

@@ -34,6 +34,7 @@ from estore.gateway.execute import SubgraphFetcher, execute_plan
 from estore.gateway.limits import Analysis, Limits, analyse, list_errors
 from estore.gateway.plan import build_plan
 from estore.gateway.plan_model import QueryPlan
+from estore.gateway.projection import Projection, compile_projection
 from estore.gateway.shape import shape_response
 from estore.gateway.supergraph import Supergraph
 
@@ -71,6 +72,7 @@ class PreparedOperation:
     errors: tuple[GraphQLError, ...]
     conditions: tuple[str, ...]
     analysis: Analysis | None = None
+    projection: Projection | None = None
 
 
 def _bad_user_input(error: GraphQLError) -> GraphQLError:
@@ -147,7 +149,10 @@ class Gateway:
         if errors:
             return _refused(errors)
         conditions = condition_variables(document)
-        return PreparedOperation(document, operation, fragments, (), conditions, analysis)
+        projection = compile_projection(self.schema, operation, fragments)
+        return PreparedOperation(
+            document, operation, fragments, (), conditions, analysis, projection
+        )
 
     def plan(
         self,
@@ -225,4 +230,6 @@ class Gateway:
             }
         outcome = await execute_plan(plan, self.fetcher, dict(variables or {}), headers or {})
         assert prepared.document is not None
-        return shape_response(self.schema, prepared.document, operation_name, variables, outcome)
+        return shape_response(
+            self.schema, prepared.document, operation_name, variables, outcome, prepared.projection
+        )

@@ -15,7 +15,6 @@ header, so HTTP clients and proxies see when to come back without reading the bo
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -28,6 +27,7 @@ from estore.kit.bodies import BodyRefused, parse_json
 from estore.kit.errors import Unavailable
 from estore.kit.graphql import GRAPHQL_PATH
 from estore.kit.identity import Caller, InternalIdentity, acting_as
+from estore.kit.jsoncodec import FastJSONResponse, loads
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -58,7 +58,7 @@ class BadGraphQLRequest(Exception):
 
 def _params_from_body(raw: bytes) -> dict[str, Any]:
     # BodyGuard has already refused any body that is not a JSON object.
-    body: dict[str, Any] = json.loads(raw)
+    body: dict[str, Any] = loads(raw)
     return body
 
 
@@ -131,7 +131,7 @@ def graphql_http_router(runtime: GatewayRuntime, identity: InternalIdentity) -> 
         with acting_as(caller, identity):
             client = client_forwarding(request.client.host if request.client else None, identity)
             result = await gateway.execute(query, variables, name, client)
-        return JSONResponse(with_codes(result), headers=retry_after(result))
+        return FastJSONResponse(with_codes(result), headers=retry_after(result))
 
     @router.post(GRAPHQL_PATH)
     async def post_graphql(

@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext, Info
 from estore.kit.bodies import BodyRefused, parse_json
 from estore.kit.errors import BadRequest, Forbidden, ServiceError, TooManyRequests, Unauthorized
 from estore.kit.identity import Authenticator, Caller, Role, current_caller
+from estore.kit.jsoncodec import dumps
 
 DOCUMENT_CACHE_SIZE = 512
 GRAPHQL_PATH = "/graphql"
@@ -99,6 +100,9 @@ class SubgraphRouter(GraphQLRouter[SubgraphContext, None]):
 
     Strawberry catches only JSONDecodeError: invalid UTF-8 and deep nesting were 500s.
     """
+
+    def encode_json(self, data: object) -> bytes:
+        return dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         try:
