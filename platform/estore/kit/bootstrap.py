@@ -120,7 +120,7 @@ def build_infra(
             redis,
             db,
             clock,
-            listen_redis=wiring.stores.listener_redis(settings.redis_url),
+            broadcaster=wiring.stores.broadcaster(settings.redis_url),
         ),
         startup=wiring.startup,
     )

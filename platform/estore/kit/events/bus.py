@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import Awaitable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClientSession, AsyncIOMotorDatabase
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from estore.kit.clock import Clock, SystemClock
+from estore.kit.events.broadcast import Broadcaster, Inbox
 from estore.kit.events.consumer import GroupConsumer, Handler, dead_letter_stream
-from estore.kit.events.model import Backoff, Event, new_event, text
+from estore.kit.events.model import Backoff, Event, new_event
 from estore.kit.events.outbox import Outbox
 from estore.kit.ids import new_id
 
@@ -41,12 +41,6 @@ class EventBusStats:
     outbox_waiting: int | None
     dead_lettered: int | None
     relay_failing: bool
-
-
-@dataclass(frozen=True)
-class Notification:
-    channel: str
-    message: Any
 
 
 class EventBus:
@@ -74,16 +68,15 @@ class EventBus:
         batch_size: int = 100,
         stream_maxlen: int | None = None,
         outbox_retention: float = 3600.0,
-        listen_redis: Redis | None = None,
+        broadcaster: Broadcaster | None = None,
         processed_retention: float = 7 * 24 * 3600.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.service = service
         self._redis = redis
-        # A listener holds its connection for as long as it listens: given a client of their
-        # own, many listeners (a chat per open ticket) cannot starve everyone else's commands.
-        self._listen_redis = listen_redis or redis
+        # Shared by every bus in the process, so all their listeners share one connection.
+        self._broadcaster = broadcaster or Broadcaster(redis)
         self._db = db
         self._clock = clock
         # A blocking XREADGROUP waits on the system clock (fakeredis's too, since 2.x blocks
@@ -277,28 +270,17 @@ class EventBus:
     # --- live notifications (pub/sub: no history, no retries) -------------------------------
 
     async def notify(self, channel: str, message: Any) -> int:
-        """Send a JSON message to whoever listens now; returns how many received it."""
-        return int(await self._redis.publish(channel, json.dumps(message)))
+        """Send a JSON message to whoever listens now; returns how many connections got it."""
+        return await self._broadcaster.publish(channel, message)
 
-    @contextlib.asynccontextmanager
-    async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[Notification]]:
-        """Subscribe on entry (nothing sent after entering is missed) and iterate messages."""
-        pubsub = self._listen_redis.pubsub()
-        await pubsub.subscribe(*channels)
-        try:
-            # Wait for the server's confirmations: only then is a notify() sure to reach us.
-            for _ in set(channels):
-                await pubsub.get_message(timeout=None)
-            yield _notifications(pubsub)
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()
+    def listen(self, channel: str, limit: int | None = None) -> AbstractAsyncContextManager[Inbox]:
+        """Subscribe on entry (nothing sent after entering is missed); the inbox holds at most
+        `limit` unread messages before it closes."""
+        return self._broadcaster.subscribe(channel, limit)
 
-
-async def _notifications(pubsub: PubSub) -> AsyncIterator[Notification]:
-    async for message in pubsub.listen():
-        if message["type"] == "message":
-            yield Notification(text(message["channel"]), json.loads(message["data"]))
+    def listeners(self, channel: str) -> int:
+        """How many inboxes in this process read `channel`."""
+        return self._broadcaster.readers(channel)
 
 
 async def _or_none(count: Awaitable[Any]) -> int | None:
