@@ -164,14 +164,17 @@ class Broadcaster:
             self._unconfirmed.setdefault(inbox.channel, deque()).append(confirmed)
             if self._pubsub is None:
                 self._pubsub = self._redis.pubsub()
+            pubsub = self._pubsub
             try:
-                await self._pubsub.subscribe(inbox.channel)
+                await pubsub.subscribe(inbox.channel)
             except Exception as exc:
-                await self._drop(exc)
+                if pubsub is self._pubsub:
+                    await self._drop(exc)
                 raise ChannelUnavailable(f"{inbox.channel}: {exc}") from exc
-            if self._reader is None:
+            # A connection lost meanwhile has failed `confirmed` already.
+            if self._reader is None and pubsub is self._pubsub:
                 # Only now: redis-py refuses to read a pub/sub that never subscribed.
-                self._reader = asyncio.create_task(self._read(self._pubsub), name="broadcaster")
+                self._reader = asyncio.create_task(self._read(pubsub), name="broadcaster")
             return confirmed
 
     async def _leave(self, inbox: Inbox) -> None:
