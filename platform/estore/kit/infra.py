@@ -28,7 +28,6 @@ class Infra:
     internal_identity: InternalIdentity
     authenticator: Authenticator
     bus: EventBus
-    extras: dict[str, Any] = field(default_factory=dict)
     startup: StartupWork = field(default_factory=StartupWork)
 
     def readiness_checks(self) -> dict[str, Callable[[], Awaitable[Any]]]:

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClientSession, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -77,7 +77,6 @@ class EventBus:
         self._redis = redis
         # Shared by every bus in the process, so all their listeners share one connection.
         self._broadcaster = broadcaster or Broadcaster(redis)
-        self._db = db
         self._clock = clock
         # A blocking XREADGROUP waits on the system clock (fakeredis's too, since 2.x blocks
         # for real). Under an injected clock the loop sleeps the wait on that clock instead:
@@ -122,19 +121,16 @@ class EventBus:
         data: Mapping[str, Any],
         *,
         version: int = 1,
-        session: AsyncIOMotorClientSession | None = None,
     ) -> Event:
         """Record the event in the outbox, then try to put it on its stream at once.
 
-        With a `session` the outbox insert joins the caller's transaction and relaying is left
-        to the relay loop (the entry is invisible until the caller commits). Once this returns
-        the event is durable even if Redis is down: it waits in the outbox.
+        Once this returns the event is durable even if Redis is down: it waits in the outbox.
         """
         now = self._clock.now()
         event = new_event(name, data, producer=self.service, time=now, version=version)
-        await self._outbox.add(event, session=session)
+        await self._outbox.add(event)
         # While Redis is known to be away, publishers do not wait on it; the relay loop will.
-        if session is None and not self._relay_failing:
+        if not self._relay_failing:
             await self.relay()
         return event
 
@@ -213,7 +209,7 @@ class EventBus:
                 await asyncio.wait({task}, timeout=0.1)
 
     async def stats(self) -> EventBusStats:
-        """Outbox backlog and dead letters, for /health/ready and metrics.
+        """Outbox backlog and dead letters: what the bus has not delivered (tests read it).
 
         A count its store cannot give right now (the store is away) is None.
         """

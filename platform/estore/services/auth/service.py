@@ -156,9 +156,6 @@ class AuthService:
             raise NotFound(f"user {user_id} does not exist")
         return PublicUser.of(user)
 
-    async def users(self, ids: list[str]) -> list[PublicUser]:
-        return [PublicUser.of(u) for u in await self._repo.users_by_ids(ids)]
-
     async def _check_limits(self, account: str, client: str) -> None:
         # Counted per account and client, not per account: a stranger's wrong guesses must
         # not lock the owner out. The per-client window bounds one client spraying accounts.
