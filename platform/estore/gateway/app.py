@@ -14,12 +14,12 @@ from estore.gateway.errors import CompositionError
 from estore.gateway.http import graphql_http_router
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
 from estore.gateway.settings import GatewaySettings
-from estore.gateway.subscriptions import STAFF, OrderStatusHub
+from estore.gateway.subscriptions import OrderStatusHub
 from estore.gateway.ws import PROTOCOL, Closed, Connection, Session
 from estore.kit.app import create_service_app
 from estore.kit.clients import DependencyError
 from estore.kit.errors import Conflict, Unavailable
-from estore.kit.identity import Caller, IdentityRefused, acting_as
+from estore.kit.identity import STAFF, Caller, IdentityRefused, acting_as
 from estore.kit.infra import Infra
 
 

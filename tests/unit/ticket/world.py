@@ -16,6 +16,7 @@ from estore.kit.events import EventBus
 from estore.kit.faults import Faults
 from estore.kit.identity import (
     CALLER_HEADER,
+    STAFF,
     Caller,
     IdentityRefused,
     InternalIdentity,
@@ -24,7 +25,6 @@ from estore.kit.identity import (
 )
 from estore.kit.transport import InProcessTransport
 from estore.services.ticket.chat import ChatHub
-from estore.services.ticket.models import STAFF
 from estore.services.ticket.repository import TicketRepository
 from estore.services.ticket.service import TicketService
 from estore.services.ticket.settings import TicketSettings

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from estore.kit.identity import Role
 from estore.kit.views import View
 
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

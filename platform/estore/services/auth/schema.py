@@ -11,9 +11,9 @@ from strawberry.types import Info
 from estore.kit.deps import client_address
 from estore.kit.errors import Unauthorized, validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
-from estore.kit.identity import Role
+from estore.kit.identity import STAFF, Role
 from estore.kit.views import graphql_of
-from estore.services.auth.models import STAFF, Credentials, PublicUser, Registration, TokenPair
+from estore.services.auth.models import Credentials, PublicUser, Registration, TokenPair
 from estore.services.auth.service import AuthService
 
 RoleType = strawberry.enum(Role, name="Role")

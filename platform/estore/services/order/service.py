@@ -8,12 +8,11 @@ from pymongo.errors import DuplicateKeyError
 
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable
-from estore.kit.identity import Caller, Role
+from estore.kit.identity import STAFF, Caller, Role
 from estore.kit.ids import new_id
 from estore.kit.money import Money
 from estore.kit.paging import page_offset, page_size
 from estore.services.order.models import (
-    STAFF,
     CheckoutRequest,
     Order,
     OrderStatus,

@@ -9,10 +9,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from estore.kit.errors import Conflict, Forbidden
-from estore.kit.identity import Caller, Role
+from estore.kit.identity import STAFF, Caller, Role
 from estore.kit.views import View
 
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
 # Order ids go into the order service's URL path: only plain id characters get that far.
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 

@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from estore.kit.clients import DependencyError, ServiceClient
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable, Unprocessable
-from estore.kit.identity import Caller, InternalIdentity, acting_as
+from estore.kit.identity import STAFF, Caller, InternalIdentity, acting_as
 from estore.kit.ids import new_id
 from estore.kit.paging import page_offset, page_size
 from estore.services.ticket.models import (
-    STAFF,
     Message,
     MessagePage,
     MessageView,
