@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 import httpx
 import uvicorn
@@ -17,8 +17,7 @@ from estore.gateway.app import create_app as create_gateway_app
 from estore.gateway.settings import GatewaySettings
 from estore.kit.bootstrap import Wiring, build_infra, http_transport
 from estore.kit.identity import KeyRing
-from estore.kit.infra import Infra
-from estore.kit.settings import ServiceSettings
+from estore.kit.infra import Infra, S
 from estore.kit.transport import InProcessTransport
 from estore.services.auth.app import create_app as create_auth_app
 from estore.services.auth.settings import AuthSettings
@@ -37,16 +36,18 @@ from estore.services.ticket.settings import TicketSettings
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[S]):
+    """A service: its settings class and the app factory that takes exactly those settings."""
+
     name: str
-    settings: type[ServiceSettings]
-    create_app: Callable[[Infra], FastAPI]
+    settings: type[S]
+    create_app: Callable[[Infra[S]], FastAPI]
     dependencies: tuple[str, ...] = ()
     # Dependencies outside our network (the card processor): no signed caller goes there.
     external: tuple[str, ...] = ()
 
 
-SERVICES: dict[str, ServiceSpec] = {
+SERVICES: dict[str, ServiceSpec[Any]] = {
     spec.name: spec
     for spec in (
         ServiceSpec("auth", AuthSettings, create_auth_app),
@@ -81,7 +82,9 @@ def cluster_secrets() -> dict[str, str]:
     }
 
 
-def build_service(spec: ServiceSpec, wiring: Wiring, **overrides: Any) -> tuple[FastAPI, Infra]:
+def build_service(
+    spec: ServiceSpec[S], wiring: Wiring, **overrides: Any
+) -> tuple[FastAPI, Infra[S]]:
     infra = build_infra(spec.settings.load(**overrides), spec.dependencies, wiring, spec.external)
     return spec.create_app(infra), infra
 

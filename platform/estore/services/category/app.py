@@ -15,9 +15,8 @@ from estore.services.category.service import CategoryService
 from estore.services.category.settings import CategorySettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[CategorySettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, CategorySettings)
     repo = CategoryRepository(infra.db)
     cache = CategoryCache(infra.redis, settings.cache_ttl_seconds)
     service = CategoryService(

@@ -14,9 +14,8 @@ from estore.services.coupon.service import CouponService
 from estore.services.coupon.settings import CouponSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[CouponSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, CouponSettings)
     repo = CouponRepository(infra.db)
     service = CouponService(repo, infra.clock, settings)
     infra.bus.subscribe(USER_REGISTERED, on_user_registered(service))

@@ -56,10 +56,9 @@ def assemble_service(
     return OrderService(repo, SagaRunner(ctx), settings, clock)
 
 
-def build_service(infra: Infra) -> OrderService:
+def build_service(infra: Infra[OrderSettings]) -> OrderService:
     """The use cases over `infra`."""
     settings = infra.settings
-    assert isinstance(settings, OrderSettings)
     settings.require_secrets("payment_secret_key")
     assert settings.payment_secret_key is not None
     return assemble_service(
@@ -73,7 +72,7 @@ def build_service(infra: Infra) -> OrderService:
     )
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[OrderSettings]) -> FastAPI:
     service = build_service(infra)
     return create_service_app(
         infra,

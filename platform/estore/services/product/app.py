@@ -14,9 +14,8 @@ from estore.services.product.service import ProductService
 from estore.services.product.settings import ProductSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[ProductSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, ProductSettings)
     repo = ProductRepository(infra.db)
     service = ProductService(repo, CategoryClient(infra.clients["category"]), infra.clock, settings)
     events.subscribe(infra.bus, service)

@@ -13,9 +13,8 @@ from estore.services.ticket.service import TicketService
 from estore.services.ticket.settings import TicketSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[TicketSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, TicketSettings)
     repo = TicketRepository(infra.db)
     hub = ChatHub(infra.bus, settings.ws_send_queue)
     service = TicketService(
