@@ -11,6 +11,7 @@ from contracts.harness.seeding import product
 from contracts.harness.stores import rekey
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.events.catalog import OrderCancelled, OrderConfirmed
 
 book = book_fixture("product", "order")
 
@@ -30,7 +31,7 @@ async def test_product_counts_a_confirmed_orders_lines_as_sold_once(book: PactBo
     (
         pact.upon_receiving("an order:confirmed event for a paid order", "Async")
         .given("a customer's checkout is confirmed")
-        .with_body(envelope("order:confirmed", "order", data), "application/json")
+        .with_body(envelope(OrderConfirmed.NAME, "order", data), "application/json")
     )
     bodies: list[str | bytes | None] = []
     pact.verify(lambda body, _metadata: bodies.append(body), "Async")
@@ -64,7 +65,7 @@ async def test_product_takes_a_cancelled_orders_lines_back_out_of_sold_once(
     (
         pact.upon_receiving("an order:cancelled event for a confirmed order", "Async")
         .given("a customer's confirmed order is cancelled")
-        .with_body(envelope("order:cancelled", "order", data), "application/json")
+        .with_body(envelope(OrderCancelled.NAME, "order", data), "application/json")
     )
     bodies: list[str | bytes | None] = []
     pact.verify(lambda body, _metadata: bodies.append(body), "Async")

@@ -18,7 +18,13 @@ from contracts.harness.provider import (
 from contracts.harness.seeding import CHECKOUT_PEERS, checkout, customer, order_with_id, product
 from contracts.harness.served import ServedProvider
 from contracts.harness.verify import Seed, verify_messages
-from estore.services.order.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_CREATED
+from estore.kit.events.catalog import OrderCancelled, OrderConfirmed, OrderCreated
+
+ORDER_CREATED, ORDER_CONFIRMED, ORDER_CANCELLED = (
+    OrderCreated.NAME,
+    OrderConfirmed.NAME,
+    OrderCancelled.NAME,
+)
 
 OTHER_CUSTOMER = "someone-else"
 

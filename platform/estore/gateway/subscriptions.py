@@ -35,11 +35,12 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from estore.gateway.errors import CompositionError
 from estore.kit.clock import Clock
 from estore.kit.events import EventBus
+from estore.kit.events.catalog import OrderStatusNotice
 from estore.kit.identity import STAFF, Caller
 
 log = logging.getLogger(__name__)
 
-ORDER_STATUS_CHANNEL = "order:status"
+ORDER_STATUS_CHANNEL = OrderStatusNotice.NAME
 ROOT_FIELD = "orderStatusChanged"
 # The hub hands each notice on at once, so its own inbox fills only if the loop is starved;
 # then it is cut off and listens again (these notices may be lost, the orders are not).

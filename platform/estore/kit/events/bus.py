@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from estore.kit.clock import Clock, SystemClock
 from estore.kit.events.broadcast import Broadcaster, Inbox
+from estore.kit.events.catalog import Payload
 from estore.kit.events.consumer import GroupConsumer, Handler, dead_letter_stream
 from estore.kit.events.model import Backoff, Event, new_event
 from estore.kit.events.outbox import Outbox
@@ -133,6 +134,10 @@ class EventBus:
         if not self._relay_failing:
             await self.relay()
         return event
+
+    async def emit(self, payload: Payload) -> Event:
+        """Publish one of the catalog's events under its own name."""
+        return await self.publish(payload.NAME, payload.data())
 
     async def relay(self) -> int:
         """Move the outbox to Redis now; returns how many entries moved (0 if Redis is away)."""

@@ -17,7 +17,7 @@ from estore.kit.events import EventBus
 from estore.kit.identity import Caller, Revocations, Role, TokenIssuer
 from estore.kit.ids import new_id
 from estore.kit.ratelimit import Backoff, BackoffPolicy, Limit, RateLimiter
-from estore.services.auth.events import USER_REGISTERED, user_registered
+from estore.services.auth.events import user_registered
 from estore.services.auth.models import (
     Credentials,
     PublicUser,
@@ -105,7 +105,7 @@ class AuthService:
             updated_at=now,
         )
         await self._repo.add_user(user)
-        await self._bus.publish(USER_REGISTERED, user_registered(user))
+        await self._bus.emit(user_registered(user))
         return await self._open_session(user)
 
     async def login(self, credentials: Credentials, client: str) -> TokenPair:

@@ -70,7 +70,7 @@ async def finish(ctx: SagaContext, saga: Saga) -> None:
     )
     order = await ctx.store.order(saga.order_id)
     assert order is not None
-    await ctx.bus.publish(events.ORDER_CANCELLED, events.order_cancelled(order))
+    await ctx.bus.emit(events.order_cancelled(order))
     await ctx.announce(saga.order_id)
 
 

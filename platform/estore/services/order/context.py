@@ -101,7 +101,7 @@ class SagaContext:
             return
         notice = events.order_status(order, self.clock.now())
         try:
-            await self.bus.notify(events.ORDER_STATUS_CHANNEL, notice)
+            await self.bus.notify(notice.NAME, notice.data())
         except Exception as exc:
             log.warning("order.status_notice_failed", order_id=order_id, error=str(exc))
 

@@ -224,8 +224,8 @@ async def complete(ctx: SagaContext, saga: Saga, card_number: str | None) -> Non
     )
     order = await ctx.store.order(saga.order_id)
     assert order is not None
-    await ctx.bus.publish(events.ORDER_CREATED, events.order_created(order))
-    await ctx.bus.publish(events.ORDER_CONFIRMED, events.order_confirmed(order))
+    await ctx.bus.emit(events.order_created(order))
+    await ctx.bus.emit(events.order_confirmed(order))
     await ctx.announce(saga.order_id)
     saga.status = SagaStatus.COMPLETED
 
