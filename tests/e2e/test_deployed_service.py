@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.served import free_ports
+from estore.kit.testing import free_ports
 
 pytestmark = pytest.mark.e2e
 

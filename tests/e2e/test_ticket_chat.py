@@ -24,7 +24,8 @@ from estore.cluster import Cluster, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Caller, Role
 from estore.kit.stores import Stores
-from tests.served import free_ports, serving
+from estore.kit.testing import free_ports
+from tests.served import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
