@@ -10,6 +10,7 @@ from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.events.catalog import UserRegistered
 from estore.kit.identity import Caller
+from estore.services.coupon.service import CouponService
 
 book = book_fixture("coupon", "auth")
 
@@ -39,7 +40,7 @@ async def test_coupon_issues_a_welcome_coupon_for_a_registered_user(book: PactBo
     cluster = Cluster(Wiring(), services=["coupon"])
     await cluster.start()
     try:
-        service = cluster.apps["coupon"].state.service
+        service = cluster.service("coupon", CouponService)
         infra = cluster.infras["coupon"]
         for body in bodies:
             event = as_event(body)

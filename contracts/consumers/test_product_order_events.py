@@ -12,6 +12,7 @@ from contracts.harness.stores import rekey
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.events.catalog import OrderCancelled, OrderConfirmed
+from estore.services.product.service import ProductService
 
 book = book_fixture("product", "order")
 
@@ -47,7 +48,7 @@ async def test_product_counts_a_confirmed_orders_lines_as_sold_once(book: PactBo
             await rekey(infra.db["products"], made, line["product_id"])
             await deliver(infra.redis, infra.bus, event)
             await deliver(infra.redis, infra.bus, event)  # redelivered: counted once
-            sold = await cluster.apps["product"].state.service.product(line["product_id"])
+            sold = await cluster.service("product", ProductService).product(line["product_id"])
             assert sold.sold == line["quantity"]
             assert sold.stock == 10, "a confirmed order's stock already left with its reservation"
     finally:
@@ -74,7 +75,7 @@ async def test_product_takes_a_cancelled_orders_lines_back_out_of_sold_once(
     await cluster.start()
     try:
         infra = cluster.infras["product"]
-        service = cluster.apps["product"].state.service
+        service = cluster.service("product", ProductService)
         for body in bodies:
             event = as_event(body)
             made = await product(cluster, stock=10)

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 import httpx
 import uvicorn
@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from estore.gateway.app import create_app as create_gateway_app
 from estore.gateway.settings import GatewaySettings
+from estore.kit.app import app_service
 from estore.kit.bootstrap import Wiring, build_infra, http_transport
 from estore.kit.identity import KeyRing
 from estore.kit.infra import Infra, S
@@ -33,6 +34,8 @@ from estore.services.product.app import create_app as create_product_app
 from estore.services.product.settings import ProductSettings
 from estore.services.ticket.app import create_app as create_ticket_app
 from estore.services.ticket.settings import TicketSettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,10 @@ class Cluster:
         await self.stop()
         await self.wiring.stores.reset()
         await self.start()
+
+    def service(self, name: str, kind: type[T]) -> T:
+        """One service's use cases, typed: `cluster.service("order", OrderService)`."""
+        return app_service(self.apps[name], kind)
 
     def client(self, name: str, **kwargs: Any) -> httpx.AsyncClient:
         """An HTTP client to one service: in-process, or over loopback when served."""

@@ -24,6 +24,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.services.order.service import OrderService
 from tests.callers import ADMIN, as_caller
 from tests.integration.order.support import (
     DECLINES,
@@ -178,7 +179,7 @@ async def quiesce(cluster: Cluster, clock: ShiftedClock) -> None:
         calm = {"timeout_rate": 0.0, "decline_rate": 0.0}
         await payment.post("/api/v1/admin/behaviour", json=calm, headers=as_caller(cluster, ADMIN))
     clock.advance(120)
-    await cluster.apps["order"].state.service.runner.recover()
+    await cluster.service("order", OrderService).runner.recover()
 
 
 async def test_invariants_hold_over_a_thousand_random_checkouts(
