@@ -17,6 +17,7 @@ import httpx
 from estore.cluster import Cluster
 from estore.kit.identity import Role
 from estore.services.auth.models import Registration
+from estore.services.auth.service import AuthService
 
 QUERIES = {
     "me (auth only)": "{ me { id name email } }",
@@ -56,7 +57,7 @@ async def main(n: int) -> None:
     await cluster.start()
     try:
         form = Registration(email="bench@example.com", password="long enough 1", name="Bench")
-        pair = await cluster.apps["auth"].state.service.register(form, roles=[Role.CUSTOMER])
+        pair = await cluster.service("auth", AuthService).register(form, roles=[Role.CUSTOMER])
         token = pair.access_token
         print(f"{n} requests each, {CONCURRENCY} concurrent, in-process")
         async with cluster.client("auth") as auth:

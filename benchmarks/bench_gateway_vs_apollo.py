@@ -28,15 +28,15 @@ import httpx
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.testing import FAST_HASHING, free_ports
 from estore.seed import DEMO_USERS, seed
 from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls, missing_reference
-from tests.served import free_ports, serving
+from tests.served import serving
 
 SUBGRAPH_SERVICES = ("auth", "product", "category", "coupon", "payment", "order")
 SUBGRAPHS = ("auth", "product", "order", "category", "coupon")
 PRODUCTS = 200
 ROUNDS = 5
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
 CATALOG_PAGE = """query CatalogPage { products(first: 20, sort: NAME) { totalCount
   nodes { id name price { amount formatted } inStock rating category { name slug } } } }"""
 CATALOG_LOCAL = """query CatalogLocal { products(first: 20, sort: NAME) { totalCount

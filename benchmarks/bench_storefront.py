@@ -43,13 +43,13 @@ import httpx
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.stores import Stores
+from estore.kit.testing import FAST_HASHING
 from estore.seed import DEMO_USERS, seed
 from loadtests.operations import CREATE_ORDER, PRODUCT, PRODUCTS
 
 CONCURRENCY = 8
 SEEDED = 2_000
 SIZES = (2_000, 100_000)
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
 CATALOG = {"query": PRODUCTS, "variables": {"first": 20}}
 BATCH = 5_000
 PROFILED = 200

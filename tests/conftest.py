@@ -16,6 +16,7 @@ from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.clock import FakeClock
 from estore.kit.observability import configure_logging
+from estore.kit.testing import FAST_HASHING
 
 REAL_REDIS_URL = os.environ.get("ESTORE_TEST_REDIS_URL")
 SPANS = InMemorySpanExporter()
@@ -49,10 +50,6 @@ async def redis() -> AsyncIterator[aioredis.Redis]:
         if REAL_REDIS_URL:
             await client.flushdb()
         await client.aclose()
-
-
-# Cheap password hashing: tests measure behaviour, not argon2's cost.
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
 
 
 @pytest.fixture(scope="module")

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from estore.cluster import Cluster
 
 START_GUARD_SECONDS = 15
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports free right now; all bound at once so no two come back the same."""
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @asynccontextmanager

@@ -8,7 +8,9 @@ from contracts.harness.messages import ID, as_event, deliver, envelope, timestam
 from contracts.harness.pacts import PactBook, book_fixture
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.events.catalog import UserRegistered
 from estore.kit.identity import Caller
+from estore.services.coupon.service import CouponService
 
 book = book_fixture("coupon", "auth")
 
@@ -20,7 +22,7 @@ async def test_coupon_issues_a_welcome_coupon_for_a_registered_user(book: PactBo
         .given("a customer registers")
         .with_body(
             envelope(
-                "user:registered",
+                UserRegistered.NAME,
                 "auth",
                 {
                     "userId": match.regex("3f2a9c0d8e7b4a1f9c2d3e4f5a6b7c8d", regex=ID),
@@ -38,7 +40,7 @@ async def test_coupon_issues_a_welcome_coupon_for_a_registered_user(book: PactBo
     cluster = Cluster(Wiring(), services=["coupon"])
     await cluster.start()
     try:
-        service = cluster.apps["coupon"].state.service
+        service = cluster.service("coupon", CouponService)
         infra = cluster.infras["coupon"]
         for body in bodies:
             event = as_event(body)

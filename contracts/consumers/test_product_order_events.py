@@ -11,6 +11,8 @@ from contracts.harness.seeding import product
 from contracts.harness.stores import rekey
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.events.catalog import OrderCancelled, OrderConfirmed
+from estore.services.product.service import ProductService
 
 book = book_fixture("product", "order")
 
@@ -30,7 +32,7 @@ async def test_product_counts_a_confirmed_orders_lines_as_sold_once(book: PactBo
     (
         pact.upon_receiving("an order:confirmed event for a paid order", "Async")
         .given("a customer's checkout is confirmed")
-        .with_body(envelope("order:confirmed", "order", data), "application/json")
+        .with_body(envelope(OrderConfirmed.NAME, "order", data), "application/json")
     )
     bodies: list[str | bytes | None] = []
     pact.verify(lambda body, _metadata: bodies.append(body), "Async")
@@ -46,7 +48,7 @@ async def test_product_counts_a_confirmed_orders_lines_as_sold_once(book: PactBo
             await rekey(infra.db["products"], made, line["product_id"])
             await deliver(infra.redis, infra.bus, event)
             await deliver(infra.redis, infra.bus, event)  # redelivered: counted once
-            sold = await cluster.apps["product"].state.service.product(line["product_id"])
+            sold = await cluster.service("product", ProductService).product(line["product_id"])
             assert sold.sold == line["quantity"]
             assert sold.stock == 10, "a confirmed order's stock already left with its reservation"
     finally:
@@ -64,7 +66,7 @@ async def test_product_takes_a_cancelled_orders_lines_back_out_of_sold_once(
     (
         pact.upon_receiving("an order:cancelled event for a confirmed order", "Async")
         .given("a customer's confirmed order is cancelled")
-        .with_body(envelope("order:cancelled", "order", data), "application/json")
+        .with_body(envelope(OrderCancelled.NAME, "order", data), "application/json")
     )
     bodies: list[str | bytes | None] = []
     pact.verify(lambda body, _metadata: bodies.append(body), "Async")
@@ -73,7 +75,7 @@ async def test_product_takes_a_cancelled_orders_lines_back_out_of_sold_once(
     await cluster.start()
     try:
         infra = cluster.infras["product"]
-        service = cluster.apps["product"].state.service
+        service = cluster.service("product", ProductService)
         for body in bodies:
             event = as_event(body)
             made = await product(cluster, stock=10)

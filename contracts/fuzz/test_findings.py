@@ -17,6 +17,7 @@ from estore.cluster import SERVICES, Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Caller, Role
 from estore.kit.transport import InProcessTransport
+from estore.services.auth.service import AuthService
 
 ADMIN = Caller(user_id="fuzz-admin", email="fuzz@example.com", roles=frozenset({Role.ADMIN}))
 
@@ -28,7 +29,7 @@ async def replay(finding: Finding) -> list[str]:
     )
     await cluster.start()
     try:
-        token = cluster.apps["auth"].state.service.issuer.issue_access_token(ADMIN)
+        token = cluster.service("auth", AuthService).issuer.issue_access_token(ADMIN)
         transport = InProcessTransport(cluster.apps["gateway"])
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             answer = await client.post(

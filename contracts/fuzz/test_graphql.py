@@ -13,6 +13,7 @@ from contracts.fuzz.findings import unexplained
 from contracts.fuzz.runner import fuzz
 from contracts.harness.inprocess import ClusterApp
 from estore.kit.identity import Caller, Role
+from estore.services.auth.service import AuthService
 
 # Every root field is fuzzed on its own; a few examples each keep the run within seconds.
 GRAPHQL_EXAMPLES = 8
@@ -29,7 +30,7 @@ def test_the_gateway_answers_fuzzed_operations_without_a_server_fault() -> None:
     schemathesis.graphql.scalar("DateTime", iso_timestamps())
     app = ClusterApp("gateway")
     # An admin's token reaches past authentication into every resolver.
-    token = app.cluster.apps["auth"].state.service.issuer.issue_access_token(ADMIN)
+    token = app.cluster.service("auth", AuthService).issuer.issue_access_token(ADMIN)
     schema = schemathesis.graphql.from_asgi("/graphql", app)
     failures = fuzz(
         schema,

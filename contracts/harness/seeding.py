@@ -13,7 +13,9 @@ from contracts.harness.stores import rekey_order
 from estore.kit.identity import Caller, Role
 from estore.kit.money import Money
 from estore.services.order.models import CheckoutRequest, Order
+from estore.services.order.service import OrderService
 from estore.services.product.models import ProductInput
+from estore.services.product.service import ProductService
 
 # The card the payment processor always accepts.
 GOOD_CARD = "4242424242424242"
@@ -46,7 +48,7 @@ async def product(
         stock=stock,
         category_id=category_id,
     )
-    made = await cluster.apps["product"].state.service.create(form)
+    made = await cluster.service("product", ProductService).create(form)
     return str(made.id)
 
 
@@ -59,7 +61,7 @@ async def checkout(
         card_number=GOOD_CARD,
         idempotency_key=key,
     )
-    service = cluster.apps["order"].state.service
+    service = cluster.service("order", OrderService)
     order, _ = await service.create_order(customer(customer_id), request)
     assert order.status.value == "CONFIRMED", f"the seeded checkout failed: {order}"
     return order
@@ -69,6 +71,6 @@ async def order_with_id(cluster: Any, customer_id: str, order_id: str) -> Order:
     """A confirmed order of `customer_id` under the id a pact names."""
     made = await checkout(cluster, customer_id, await product(cluster))
     await rekey_order(cluster.infras["order"].db, made.id, order_id)
-    found = await cluster.apps["order"].state.service.order(customer(customer_id), order_id)
+    found = await cluster.service("order", OrderService).order(customer(customer_id), order_id)
     assert isinstance(found, Order)
     return found

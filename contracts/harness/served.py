@@ -8,7 +8,6 @@ loop, because the fake stores belong to the loop that created them.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Coroutine, Iterable
 from concurrent.futures import Future
@@ -20,11 +19,10 @@ from fastapi import FastAPI
 from estore.cluster import SERVICES, Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Caller, Role
+from estore.kit.testing import FAST_HASHING, free_ports
 
 T = TypeVar("T")
 
-# Cheap password hashing: contracts check shapes, not argon2's cost.
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
 _START_TIMEOUT_SECONDS = 15.0
 _CALL_TIMEOUT_SECONDS = 15.0
 
@@ -32,17 +30,6 @@ _CALL_TIMEOUT_SECONDS = 15.0
 def registered(names: Iterable[str]) -> list[str]:
     """The named services that exist in the cluster registry today."""
     return [name for name in names if name in SERVICES]
-
-
-def free_ports(count: int) -> list[int]:
-    """Loopback ports free right now; all bound at once so no two come back the same."""
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 class ServedProvider:

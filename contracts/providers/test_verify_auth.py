@@ -12,6 +12,7 @@ from contracts.harness.pacts import PACT_DIR
 from contracts.harness.provider import is_message_pact
 from contracts.harness.served import ServedProvider
 from contracts.harness.verify import Seed, pacts_for, verify_http, verify_messages
+from estore.kit.events.catalog import UserRegistered
 from estore.services.auth.models import Registration
 
 
@@ -45,7 +46,7 @@ def produce_with(served: ServedProvider) -> Any:
             await served.reset()
             form = Registration(email="ada@example.com", password="correct horse 1", name="Ada")
             await served.service().register(form)
-            return await last_published(served.cluster.infras["auth"].redis, "user:registered")
+            return await last_published(served.cluster.infras["auth"].redis, UserRegistered.NAME)
 
         return served.run(register())
 

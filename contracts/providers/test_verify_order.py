@@ -18,7 +18,14 @@ from contracts.harness.provider import (
 from contracts.harness.seeding import CHECKOUT_PEERS, checkout, customer, order_with_id, product
 from contracts.harness.served import ServedProvider
 from contracts.harness.verify import Seed, verify_messages
-from estore.services.order.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_CREATED
+from estore.kit.events.catalog import OrderCancelled, OrderConfirmed, OrderCreated
+from estore.services.order.service import OrderService
+
+ORDER_CREATED, ORDER_CONFIRMED, ORDER_CANCELLED = (
+    OrderCreated.NAME,
+    OrderConfirmed.NAME,
+    OrderCancelled.NAME,
+)
 
 OTHER_CUSTOMER = "someone-else"
 
@@ -86,7 +93,9 @@ def test_order_publishes_its_events_as_their_consumers_expect(order: ServedProvi
 
 async def _events_of_a_checkout_and_its_cancellation(cluster: Any) -> dict[str, dict[str, Any]]:
     made = await checkout(cluster, CUSTOMER_ID, await product(cluster))
-    await cluster.apps["order"].state.service.cancel(customer(CUSTOMER_ID), made.id, "changed mind")
+    await cluster.service("order", OrderService).cancel(
+        customer(CUSTOMER_ID), made.id, "changed mind"
+    )
     redis = cluster.infras["order"].redis
     return {
         name: (await last_published(redis, name))["data"]

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 import uvicorn
@@ -15,10 +15,10 @@ from fastapi import FastAPI
 
 from estore.gateway.app import create_app as create_gateway_app
 from estore.gateway.settings import GatewaySettings
+from estore.kit.app import app_service
 from estore.kit.bootstrap import Wiring, build_infra, http_transport
 from estore.kit.identity import KeyRing
-from estore.kit.infra import Infra
-from estore.kit.settings import ServiceSettings
+from estore.kit.infra import Infra, S
 from estore.kit.transport import InProcessTransport
 from estore.services.auth.app import create_app as create_auth_app
 from estore.services.auth.settings import AuthSettings
@@ -35,18 +35,22 @@ from estore.services.product.settings import ProductSettings
 from estore.services.ticket.app import create_app as create_ticket_app
 from estore.services.ticket.settings import TicketSettings
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[S]):
+    """A service: its settings class and the app factory that takes exactly those settings."""
+
     name: str
-    settings: type[ServiceSettings]
-    create_app: Callable[[Infra], FastAPI]
+    settings: type[S]
+    create_app: Callable[[Infra[S]], FastAPI]
     dependencies: tuple[str, ...] = ()
     # Dependencies outside our network (the card processor): no signed caller goes there.
     external: tuple[str, ...] = ()
 
 
-SERVICES: dict[str, ServiceSpec] = {
+SERVICES: dict[str, ServiceSpec[Any]] = {
     spec.name: spec
     for spec in (
         ServiceSpec("auth", AuthSettings, create_auth_app),
@@ -81,7 +85,9 @@ def cluster_secrets() -> dict[str, str]:
     }
 
 
-def build_service(spec: ServiceSpec, wiring: Wiring, **overrides: Any) -> tuple[FastAPI, Infra]:
+def build_service(
+    spec: ServiceSpec[S], wiring: Wiring, **overrides: Any
+) -> tuple[FastAPI, Infra[S]]:
     infra = build_infra(spec.settings.load(**overrides), spec.dependencies, wiring, spec.external)
     return spec.create_app(infra), infra
 
@@ -156,6 +162,10 @@ class Cluster:
         await self.stop()
         await self.wiring.stores.reset()
         await self.start()
+
+    def service(self, name: str, kind: type[T]) -> T:
+        """One service's use cases, typed: `cluster.service("order", OrderService)`."""
+        return app_service(self.apps[name], kind)
 
     def client(self, name: str, **kwargs: Any) -> httpx.AsyncClient:
         """An HTTP client to one service: in-process, or over loopback when served."""

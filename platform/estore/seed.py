@@ -18,6 +18,8 @@ from estore.kit.errors import Conflict, Unavailable
 from estore.kit.identity import Role
 from estore.services.auth.models import Registration
 from estore.services.auth.service import AuthService
+from estore.services.category.service import CategoryService
+from estore.services.product.service import ProductService
 
 DEFAULT_PRODUCTS = 2000
 SEEDING = "seeding"
@@ -68,8 +70,8 @@ async def seed(
     await _seed_users(cluster, report, attempt)
     if {"product", "category"} <= cluster.apps.keys() and products > 0:
         report.catalog = await load_catalog(
-            cluster.apps["product"].state.service,
-            cluster.apps["category"].state.service,
+            cluster.service("product", ProductService),
+            cluster.service("category", CategoryService),
             generate_catalog(products=products),
             attempt,
         )
@@ -119,7 +121,7 @@ async def _seed_users(
     report: SeedReport,
     attempt: Attempt,
 ) -> None:
-    auth: AuthService = cluster.apps["auth"].state.service
+    auth = cluster.service("auth", AuthService)
     for user in DEMO_USERS:
         form = Registration(email=user.email, password=user.password, name=user.name)
         try:

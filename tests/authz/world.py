@@ -17,6 +17,7 @@ import httpx
 from estore.cluster import Cluster
 from estore.kit.identity import CALLER_HEADER, CLIENT_HEADER, Caller, Role
 from estore.services.auth.models import Registration
+from estore.services.auth.service import AuthService
 from estore.services.payment.settings import PaymentSettings
 
 # Walked left to right in this order: a mutation a cell allows changes what later cells see.
@@ -98,7 +99,7 @@ class World:
 
 
 async def _account(cluster: Cluster, name: str, role: Role) -> Account:
-    auth = cluster.apps["auth"].state.service
+    auth = cluster.service("auth", AuthService)
     form = Registration(email=f"{name}@matrix.example.com", password=PASSWORD, name=name)
     pair = await auth.register(form, roles=[role])
     return Account(pair.user.id, pair.user.email, pair.access_token, frozenset({role}))

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from estore.kit.observability import LOG_FIELDS
-from tests.served import free_ports
+from estore.kit.testing import free_ports
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,10 @@ from estore.cluster import Cluster
 from estore.gateway.subscriptions import OrderStatusHub
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Role
+from estore.kit.testing import free_ports
 from tests.callers import ADMIN, as_caller
 from tests.integration.gateway.service_helpers import account
-from tests.served import free_ports, serving
+from tests.served import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

@@ -9,7 +9,8 @@ import pytest
 
 from estore.cluster import SERVICES, Cluster
 from estore.kit.bootstrap import Wiring
-from tests.served import free_ports, serving
+from estore.kit.testing import free_ports
+from tests.served import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

@@ -24,7 +24,10 @@ from estore.cluster import Cluster, cluster_secrets
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Caller, Role
 from estore.kit.stores import Stores
-from tests.served import free_ports, serving
+from estore.kit.testing import free_ports
+from estore.services.auth.service import AuthService
+from estore.services.ticket.service import TicketService
+from tests.served import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -41,7 +44,7 @@ class Chat:
     ports: dict[str, int]
 
     def token(self, caller: Caller) -> str:
-        issuer = self.main.apps["auth"].state.service.issuer
+        issuer = self.main.service("auth", AuthService).issuer
         token: str = issuer.issue_access_token(caller)
         return token
 
@@ -255,7 +258,7 @@ async def test_a_number_taken_by_a_writer_that_died_does_not_stall_the_chat(chat
     async with chat.connect("limits", ticket_id, token=chat.token(ALICE), after=1) as ws:
         await receive_until(ws, "ready")
         # A writer takes number 2 and dies before storing its message.
-        repo = chat.main.apps["ticket"].state.service.repo
+        repo = chat.main.service("ticket", TicketService).repo
         await repo.take_seq(ticket_id, chat.main.infras["ticket"].clock.now())
         await chat.post(AGENT, ticket_id, "after the hole")
         live = await messages(ws, 1)

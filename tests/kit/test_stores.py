@@ -15,7 +15,6 @@ async def test_services_in_one_process_share_one_world_of_fakes() -> None:
     await stores.database(None, "auth_db")["users"].insert_one({"_id": "u1"})
     await stores.redis(None).set("seen", "yes")
     assert await stores.mongo(None)["auth_db"]["users"].find_one({"_id": "u1"}) == {"_id": "u1"}
-    assert await stores.listener_redis(None).get("seen") == b"yes"
     await stores.reset()
     assert await stores.redis(None).get("seen") is None
     await stores.close()
@@ -29,14 +28,14 @@ async def test_more_listeners_than_the_command_pool_holds_leave_commands_working
         redis,
         stores.database(None, "ticket_db"),
         FakeClock(),
-        listen_redis=stores.listener_redis(None),
+        broadcaster=stores.broadcaster(None),
     )
     listeners = MAX_REDIS_CONNECTIONS + 20
     async with AsyncExitStack() as stack:
         streams = [
             await stack.enter_async_context(bus.listen(f"ticket:{n}")) for n in range(listeners)
         ]
-        # Every listener holds a connection, yet plain commands still get one.
+        # All listeners share one connection, so plain commands still get one.
         await redis.set("still", "working")
         assert await redis.get("still") == b"working"
         assert await bus.notify("ticket:7", {"body": "hello"}) == 1

@@ -12,9 +12,10 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.testing import free_ports
 from estore.seed import seed
 from tests.parity.reference import missing_reference
-from tests.served import free_ports, serving
+from tests.served import serving
 
 PARITY_SERVICES = ("auth", "product", "category", "coupon", "payment", "order", "gateway")
 SUBGRAPHS = ("auth", "product", "order", "category", "coupon")

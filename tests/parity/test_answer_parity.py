@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from estore.cluster import Cluster
+from estore.kit.testing import free_ports
 from estore.seed import DEMO_USERS
 from tests.parity.answers import CARD, ask, comparable, login, place_order
 from tests.parity.conftest import graphql_url, subgraph_urls
 from tests.parity.corpus import CASES
 from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls, signing_key_of
-from tests.served import free_ports
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

@@ -16,10 +16,11 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.testing import free_ports
 from tests.parity.answers import ask, comparable
 from tests.parity.conftest import SUBGRAPHS, graphql_url, subgraph_urls
 from tests.parity.reference import apollo_compose, apollo_gateway, fetch_sdls, signing_key_of
-from tests.served import free_ports, serving
+from tests.served import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

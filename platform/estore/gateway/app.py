@@ -14,12 +14,12 @@ from estore.gateway.errors import CompositionError
 from estore.gateway.http import graphql_http_router
 from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
 from estore.gateway.settings import GatewaySettings
-from estore.gateway.subscriptions import STAFF, OrderStatusHub
+from estore.gateway.subscriptions import OrderStatusHub
 from estore.gateway.ws import PROTOCOL, Closed, Connection, Session
 from estore.kit.app import create_service_app
 from estore.kit.clients import DependencyError
 from estore.kit.errors import Conflict, Unavailable
-from estore.kit.identity import Caller, IdentityRefused, acting_as
+from estore.kit.identity import STAFF, Caller, IdentityRefused, acting_as
 from estore.kit.infra import Infra
 
 
@@ -50,9 +50,10 @@ class _StarletteSocket:
             pass  # already gone
 
 
-def _websocket_router(runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra) -> APIRouter:
+def _websocket_router(
+    runtime: GatewayRuntime, hub: OrderStatusHub, infra: Infra[GatewaySettings]
+) -> APIRouter:
     settings = infra.settings
-    assert isinstance(settings, GatewaySettings)
     router = APIRouter(include_in_schema=False)
 
     async def authenticate(payload: Mapping[str, Any]) -> Session:
@@ -116,11 +117,10 @@ def _admin_router(runtime: GatewayRuntime) -> APIRouter:
 
 
 def _health_details(
-    runtime: GatewayRuntime, infra: Infra
+    runtime: GatewayRuntime, infra: Infra[GatewaySettings]
 ) -> Callable[[], Awaitable[dict[str, Any]]]:
     """/health reports whether the gateway is composed and each subgraph's liveness."""
     settings = infra.settings
-    assert isinstance(settings, GatewaySettings)
 
     async def probe(name: str) -> str:
         try:
@@ -144,9 +144,8 @@ def _health_details(
     return details
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[GatewaySettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, GatewaySettings)
     runtime = GatewayRuntime(settings, infra.clients)
     hub = OrderStatusHub(infra.bus, infra.clock)
 

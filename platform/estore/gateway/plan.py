@@ -77,7 +77,7 @@ class _Planner:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
     ) -> None:
-        self.sg = supergraph
+        self.supergraph = supergraph
         self.api = supergraph.api_schema
         self.operation = operation
         self.fragments = fragments
@@ -95,7 +95,7 @@ class _Planner:
             name = nodes[0].name.value
             if name.startswith("__"):
                 continue  # introspection and __typename are answered by the gateway itself
-            route = self.sg.route(root.name, name)
+            route = self.supergraph.route(root.name, name)
             if route is None or not route.resolvers:
                 raise PlanningError(f"No subgraph resolves '{root.name}.{name}'")
             fetch = self._root_fetch(route)
@@ -127,7 +127,7 @@ class _Planner:
     def _add_field(
         self,
         fetch: Fetch,
-        sel: Selection,
+        selection: Selection,
         parent: GraphQLObjectType,
         key: str,
         nodes: list[FieldNode],
@@ -136,24 +136,26 @@ class _Planner:
     ) -> None:
         name = nodes[0].name.value
         if name == "__typename":
-            sel.add_typename()
+            selection.add_typename()
             return
         field_def: GraphQLField = parent.fields[name]
         named = get_named_type(field_def.type)
         composite = not is_leaf_type(named)
-        field_sel = sel.add(key, name, tuple(nodes[0].arguments or ()), composite)
-        if not composite or field_sel.selection is None:
+        field_selection = selection.add(key, name, tuple(nodes[0].arguments or ()), composite)
+        if not composite or field_selection.selection is None:
             return
         child_path = (*path, key, *([LIST] * _list_depth(field_def.type)))
         child_provided = self._provided(fetch.subgraph, parent.name, name, provided)
         subs = [n.selection_set for n in nodes if n.selection_set]
-        self._plan_composite(fetch, field_sel.selection, named, subs, child_path, child_provided)
+        self._plan_composite(
+            fetch, field_selection.selection, named, subs, child_path, child_provided
+        )
 
     def _provided(
         self, subgraph: str, parent: str, name: str, provided: Provided | None
     ) -> Provided | None:
         tree = provided.get(name) if provided is not None else None
-        route = self.sg.route(parent, name)
+        route = self.supergraph.route(parent, name)
         if route is not None and subgraph in route.provides:
             extra = _provided_tree(parse_field_set(route.provides[subgraph]))
             tree = {**(tree or {}), **extra}
@@ -162,7 +164,7 @@ class _Planner:
     def _plan_composite(
         self,
         fetch: Fetch,
-        sel: Selection,
+        selection: Selection,
         named: GraphQLNamedType,
         subs: list[SelectionSetNode],
         path: Path,
@@ -170,20 +172,20 @@ class _Planner:
     ) -> None:
         if is_object_type(named):
             assert isinstance(named, GraphQLObjectType)
-            self._plan_level(fetch, sel, named, subs, path, provided)
+            self._plan_level(fetch, selection, named, subs, path, provided)
             return
         # Abstract: the runtime type decides which fields apply, so ask for it and split by type.
-        sel.add_typename()
-        returned = self.sg.possible_types(fetch.subgraph, named.name)
+        selection.add_typename()
+        returned = self.supergraph.possible_types(fetch.subgraph, named.name)
         for concrete in self.api.get_possible_types(named):  # type: ignore[arg-type]
             if concrete.name in returned:
-                fragment = sel.fragment(concrete.name)
+                fragment = selection.fragment(concrete.name)
                 self._plan_level(fetch, fragment, concrete, subs, path, provided)
 
     def _plan_level(
         self,
         fetch: Fetch,
-        sel: Selection,
+        selection: Selection,
         object_type: GraphQLObjectType,
         subs: list[SelectionSetNode],
         path: Path,
@@ -196,36 +198,40 @@ class _Planner:
         remote = []
         for key, nodes in fields.items():
             if self._local(fetch.subgraph, object_type.name, nodes[0].name.value, provided):
-                self._add_field(fetch, sel, object_type, key, nodes, path, provided)
+                self._add_field(fetch, selection, object_type, key, nodes, path, provided)
             else:
                 remote.append((key, nodes))
         for key, nodes in remote:
-            entity, fragment = self._hop(fetch, sel, object_type.name, nodes[0].name.value, path)
+            entity, fragment = self._hop(
+                fetch, selection, object_type.name, nodes[0].name.value, path
+            )
             self._add_field(entity, fragment, object_type, key, nodes, path, None)
 
     def _local(self, subgraph: str, type_name: str, name: str, provided: Provided | None) -> bool:
-        if self.sg.resolves(subgraph, type_name, name):
+        if self.supergraph.resolves(subgraph, type_name, name):
             return True
         return (
-            provided is not None and name in provided and self.sg.defines(subgraph, type_name, name)
+            provided is not None
+            and name in provided
+            and self.supergraph.defines(subgraph, type_name, name)
         )
 
     def _hop(
-        self, fetch: Fetch, sel: Selection, type_name: str, name: str, path: Path
+        self, fetch: Fetch, selection: Selection, type_name: str, name: str, path: Path
     ) -> tuple[Fetch, Selection]:
         """Route `type_name.name` to another subgraph via `_entities`; return where to add it."""
-        route = self.sg.route(type_name, name)
+        route = self.supergraph.route(type_name, name)
         if route is None or not route.resolvers:
             raise PlanningError(f"No subgraph resolves '{type_name}.{name}'")
         target, key = self._choose_target(fetch.subgraph, type_name, route, path)
-        sel.add_typename()
+        selection.add_typename()
         deps = {fetch.id}
-        reps = self._internal(fetch, sel, type_name, key.selection, path, deps)
+        representations = self._internal(fetch, selection, type_name, key.selection, path, deps)
         if target in route.requires:
             required = parse_field_set(route.requires[target])
-            reps += self._internal(fetch, sel, type_name, required, path, deps)
+            representations += self._internal(fetch, selection, type_name, required, path, deps)
         entity = self._entity_fetch(target, path, deps)
-        entity.add_representation(type_name, reps)
+        entity.add_representation(type_name, representations)
         return entity, entity.selection.fragment(type_name)
 
     def _choose_target(
@@ -234,12 +240,12 @@ class _Planner:
         already = {f.subgraph for f in self.fetches if f.entity and f.path == path}
         candidates = sorted(route.resolvers, key=lambda s: (s not in already, s))
         for target in candidates:
-            for key in self.sg.resolvable_keys(target, type_name):
-                if self.sg.can_provide(source, type_name, key.selection):
+            for key in self.supergraph.resolvable_keys(target, type_name):
+                if self.supergraph.can_provide(source, type_name, key.selection):
                     return target, key
         for target in candidates:
-            for key in self.sg.resolvable_keys(target, type_name):
-                if all(self.sg.reachable(source, type_name, n) for n in _names(key)):
+            for key in self.supergraph.resolvable_keys(target, type_name):
+                if all(self.supergraph.reachable(source, type_name, n) for n in _names(key)):
                     return target, key
         raise PlanningError(
             f"Cannot reach '{type_name}.{route.name}' from subgraph '{source}': no resolvable "
@@ -247,30 +253,32 @@ class _Planner:
         )
 
     def _internal(
-        self, fetch: Fetch, sel: Selection, type_name: str, field_set: SelectionSetNode,
+        self, fetch: Fetch, selection: Selection, type_name: str, field_set: SelectionSetNode,
         path: Path, deps: set[int],
     ) -> list[RepField]:  # fmt: skip
         """Fetch a key or @requires field set for the gateway's own use; return how to read it."""
-        reps = []
+        representations = []
         for node in field_set.selections:
             assert isinstance(node, FieldNode)
             name = node.name.value
-            owner, owner_sel = fetch, sel
+            owner, owner_selection = fetch, selection
             if not self._local(fetch.subgraph, type_name, name, None):
-                owner, owner_sel = self._hop(fetch, sel, type_name, name, path)
+                owner, owner_selection = self._hop(fetch, selection, type_name, name, path)
                 deps.add(owner.id)
-            reps.append(self._internal_field(owner, owner_sel, type_name, node, path, deps))
-        return reps
+            representations.append(
+                self._internal_field(owner, owner_selection, type_name, node, path, deps)
+            )
+        return representations
 
     def _internal_field(
-        self, fetch: Fetch, sel: Selection, type_name: str, node: FieldNode, path: Path,
+        self, fetch: Fetch, selection: Selection, type_name: str, node: FieldNode, path: Path,
         deps: set[int],
     ) -> RepField:  # fmt: skip
         name = node.name.value
         key = self.keys.internal_key(path, type_name, name)
-        field_sel = sel.add(key, name, (), composite=node.selection_set is not None)
-        if node.selection_set is None or field_sel.selection is None:
-            return RepField(name, field_sel)
+        field_selection = selection.add(key, name, (), composite=node.selection_set is not None)
+        if node.selection_set is None or field_selection.selection is None:
+            return RepField(name, field_selection)
         field_type = self._subgraph_field(fetch.subgraph, type_name, name).type
         child = get_named_type(field_type)
         if not is_object_type(child):
@@ -279,12 +287,12 @@ class _Planner:
             )
         child_path = (*path, key, *([LIST] * _list_depth(field_type)))
         children = self._internal(
-            fetch, field_sel.selection, child.name, node.selection_set, child_path, deps
+            fetch, field_selection.selection, child.name, node.selection_set, child_path, deps
         )
-        return RepField(name, field_sel, tuple(children))
+        return RepField(name, field_selection, tuple(children))
 
     def _subgraph_field(self, subgraph: str, type_name: str, name: str) -> GraphQLField:
-        named = self.sg.subgraphs[subgraph].schema.get_type(type_name)
+        named = self.supergraph.subgraphs[subgraph].schema.get_type(type_name)
         return named.fields[name]  # type: ignore[union-attr]
 
     def _entity_fetch(self, subgraph: str, path: Path, deps: set[int]) -> Fetch:

@@ -65,13 +65,6 @@ class QueryPlan:
     operation_type: str
     fetches: tuple[Fetch, ...]
 
-    def describe(self) -> list[str]:
-        """One line per fetch: handy in tests and logs."""
-        return [
-            f"{f.id} {f.subgraph} {'/'.join(f.path) or '<root>'} after {sorted(f.depends_on)}"
-            for f in self.fetches
-        ]
-
 
 def render_fetch(fetch: Fetch, operation: OperationDefinitionNode) -> None:
     """Fix the fetch's operation text: declare only the client variables it uses."""

@@ -1,9 +1,10 @@
 """The gateway's own subscriptions: orderStatusChanged, fed by the order service's live notices.
 
 The order service calls `bus.notify("order:status", {order_id, customer_id, status, reason,
-at})` on every status change. One listener per gateway (the hub) fans each notice out to the
-subscriptions watching that order, so a thousand sockets cost one Redis subscription. Notices
-are live, not durable: a subscriber sees the changes made while it is subscribed.
+at})` on every status change. One listener per gateway (the hub, on the process's
+broadcaster) routes each notice to the subscriptions watching that order, so a thousand
+sockets cost one Redis subscription. Notices are live, not durable: a subscriber sees the
+changes made while it is subscribed.
 """
 
 from __future__ import annotations
@@ -34,13 +35,16 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from estore.gateway.errors import CompositionError
 from estore.kit.clock import Clock
 from estore.kit.events import EventBus
-from estore.kit.identity import Caller, Role
+from estore.kit.events.catalog import OrderStatusNotice
+from estore.kit.identity import STAFF, Caller
 
 log = logging.getLogger(__name__)
 
-ORDER_STATUS_CHANNEL = "order:status"
+ORDER_STATUS_CHANNEL = OrderStatusNotice.NAME
 ROOT_FIELD = "orderStatusChanged"
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
+# The hub hands each notice on at once, so its own inbox fills only if the loop is starved;
+# then it is cut off and listens again (these notices may be lost, the orders are not).
+HUB_BACKLOG = 1000
 
 SUBSCRIPTION_SDL = '''
 """A change of an order's status, pushed as it happens."""
@@ -168,7 +172,7 @@ class OrderStatusHub:
         failures = 0
         while True:
             try:
-                async with self._bus.listen(ORDER_STATUS_CHANNEL) as notices:
+                async with self._bus.listen(ORDER_STATUS_CHANNEL, HUB_BACKLOG) as notices:
                     listening.set()
                     self._attempted.set()
                     failures = 0

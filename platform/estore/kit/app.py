@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -36,10 +36,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+T = TypeVar("T")
+
+
 def _trace_id(request: Request) -> str | None:
     traceparent = request.headers.get("traceparent", "")
     parts = traceparent.split("-")
     return parts[1] if len(parts) == 4 else None
+
+
+def app_service(app: FastAPI, kind: type[T]) -> T:
+    """The use-case object an app was built with, as the type the caller expects."""
+    service = app.state.service
+    if not isinstance(service, kind):
+        raise TypeError(f"{app.title} serves a {type(service).__name__}, not a {kind.__name__}")
+    return service
 
 
 def _install_error_handlers(app: FastAPI, infra: Infra) -> None:

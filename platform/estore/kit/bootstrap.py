@@ -19,7 +19,7 @@ from estore.kit.identity import (
     Revocations,
     caller_headers,
 )
-from estore.kit.infra import Infra
+from estore.kit.infra import Infra, S
 from estore.kit.observability import Telemetry, otlp_exporter, trace_headers, tracer_provider
 from estore.kit.settings import ServiceSettings
 from estore.kit.startup import StartupWork
@@ -57,11 +57,11 @@ def span_exporter_for(settings: ServiceSettings, wiring: Wiring) -> SpanExporter
 
 
 def build_infra(
-    settings: ServiceSettings,
+    settings: S,
     dependencies: tuple[str, ...],
     wiring: Wiring,
     external: tuple[str, ...] = (),
-) -> Infra:
+) -> Infra[S]:
     """Everything `create_app` needs; `dependencies` are the services it calls (auth always),
     `external` those of them outside our network, which never see our signed caller."""
     settings.require_secrets("internal_signing_key")
@@ -120,7 +120,7 @@ def build_infra(
             redis,
             db,
             clock,
-            listen_redis=wiring.stores.listener_redis(settings.redis_url),
+            broadcaster=wiring.stores.broadcaster(settings.redis_url),
         ),
         startup=wiring.startup,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 
@@ -16,10 +16,14 @@ from estore.kit.observability import Telemetry
 from estore.kit.settings import ServiceSettings
 from estore.kit.startup import StartupWork
 
+S = TypeVar("S", bound=ServiceSettings)
+
 
 @dataclass
-class Infra:
-    settings: ServiceSettings
+class Infra(Generic[S]):
+    """`S` is the service's own settings class, so its create_app reads them fully typed."""
+
+    settings: S
     db: Any
     redis: aioredis.Redis
     clock: Clock
@@ -28,7 +32,6 @@ class Infra:
     internal_identity: InternalIdentity
     authenticator: Authenticator
     bus: EventBus
-    extras: dict[str, Any] = field(default_factory=dict)
     startup: StartupWork = field(default_factory=StartupWork)
 
     def readiness_checks(self) -> dict[str, Callable[[], Awaitable[Any]]]:

@@ -10,6 +10,7 @@ import fakeredis
 import redis.asyncio as aioredis
 from motor.motor_asyncio import AsyncIOMotorClient
 
+from estore.kit.events.broadcast import Broadcaster
 from estore.kit.fastmongo import FastMongoClient
 
 
@@ -21,15 +22,12 @@ def _real_mongo(uri: str) -> Any:
 # 100 connections ran out (MaxConnectionsError), so callers now queue for a connection.
 MAX_REDIS_CONNECTIONS = 512
 REDIS_POOL_TIMEOUT_SECONDS = 5
-# Pub/sub listeners each keep a connection open for their lifetime, so they get a pool of their
-# own, sized for many long-lived subscriptions rather than for short commands.
-MAX_LISTENER_CONNECTIONS = 10_000
 
 
-def _real_redis(url: str, max_connections: int = MAX_REDIS_CONNECTIONS) -> aioredis.Redis:
+def _real_redis(url: str) -> aioredis.Redis:
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
-        max_connections=max_connections,
+        max_connections=MAX_REDIS_CONNECTIONS,
         timeout=REDIS_POOL_TIMEOUT_SECONDS,
         socket_connect_timeout=3,
         health_check_interval=30,
@@ -41,7 +39,7 @@ MONGO_SCHEMES: dict[str, Callable[[str], Any]] = {
     "mongodb": _real_mongo,
     "mongodb+srv": _real_mongo,
 }
-REDIS_SCHEMES: dict[str, Callable[[str, int], aioredis.Redis]] = {
+REDIS_SCHEMES: dict[str, Callable[[str], aioredis.Redis]] = {
     "redis": _real_redis,
     "rediss": _real_redis,
     "unix": _real_redis,
@@ -66,7 +64,7 @@ class Stores:
         self._fast_paths = fast_paths
         self._mongo: dict[str | None, Any] = {}
         self._redis: dict[str | None, aioredis.Redis] = {}
-        self._listeners: dict[str | None, aioredis.Redis] = {}
+        self._broadcasters: dict[str | None, Broadcaster] = {}
         self._fake_redis_server = fakeredis.FakeServer()
 
     def mongo(self, uri: str | None) -> Any:
@@ -79,11 +77,11 @@ class Stores:
             self._redis[url] = self._open_redis(url)
         return self._redis[url]
 
-    def listener_redis(self, url: str | None) -> aioredis.Redis:
-        """The same Redis as `redis(url)`, through a pool kept for pub/sub listeners."""
-        if url not in self._listeners:
-            self._listeners[url] = self._open_redis(url, MAX_LISTENER_CONNECTIONS)
-        return self._listeners[url]
+    def broadcaster(self, url: str | None) -> Broadcaster:
+        """Live pub/sub for every service on `redis(url)`: one connection for all listeners."""
+        if url not in self._broadcasters:
+            self._broadcasters[url] = Broadcaster(self.redis(url))
+        return self._broadcasters[url]
 
     def database(self, uri: str | None, name: str) -> Any:
         return self.mongo(uri)[name]
@@ -93,17 +91,15 @@ class Stores:
             return fake_mongo_client(self._fast_paths)
         return MONGO_SCHEMES[_scheme(uri, MONGO_SCHEMES, "MONGODB_URI")](uri)
 
-    def _open_redis(
-        self, url: str | None, max_connections: int = MAX_REDIS_CONNECTIONS
-    ) -> aioredis.Redis:
+    def _open_redis(self, url: str | None) -> aioredis.Redis:
         if url is None:
             return fakeredis.aioredis.FakeRedis(
                 server=self._fake_redis_server,
                 connection_pool_class=aioredis.BlockingConnectionPool,
-                max_connections=max_connections,
+                max_connections=MAX_REDIS_CONNECTIONS,
                 timeout=REDIS_POOL_TIMEOUT_SECONDS,
             )
-        return REDIS_SCHEMES[_scheme(url, REDIS_SCHEMES, "REDIS_URL")](url, max_connections)
+        return REDIS_SCHEMES[_scheme(url, REDIS_SCHEMES, "REDIS_URL")](url)
 
     async def reset(self) -> None:
         """Empty the fakes between tests; real stores are never wiped from here."""
@@ -116,7 +112,9 @@ class Stores:
             await fake.flushall()
 
     async def close(self) -> None:
-        for redis in [*self._redis.values(), *self._listeners.values()]:
+        for broadcaster in self._broadcasters.values():
+            await broadcaster.close()
+        for redis in self._redis.values():
             await redis.aclose()
         for uri, client in self._mongo.items():
             if uri is not None:

@@ -8,6 +8,7 @@ import pytest
 from estore.cluster import Cluster
 from estore.kit.money import Money
 from estore.services.product.models import ProductInput
+from estore.services.product.service import ProductService
 from tests.graphql_calls import code, gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -122,7 +123,7 @@ async def test_delete_takes_only_an_empty_leaf(
 ) -> None:
     delete = "mutation($id: ID!) { deleteCategory(id: $id) }"
     assert code(await gql(category, delete, {"id": tree["phones"]}, admin)) == "CONFLICT"
-    products = fresh.apps["product"].state.service
+    products = fresh.service("product", ProductService)
     form = ProductInput(
         sku="AND-1",
         name="Android phone",

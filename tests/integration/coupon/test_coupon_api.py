@@ -12,6 +12,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.services.auth.service import AuthService
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -180,7 +181,7 @@ async def test_a_customer_token_alone_cannot_redeem_or_release(
     coupons: httpx.AsyncClient, admin: dict[str, str], fresh: Cluster
 ) -> None:
     await create(coupons, admin)
-    token = fresh.apps["auth"].state.service.issuer.issue_access_token(
+    token = fresh.service("auth", AuthService).issuer.issue_access_token(
         Caller(user_id="alice", email="alice@example.com", roles=frozenset({Role.CUSTOMER}))
     )
     async with fresh.client("coupon") as direct:

@@ -8,6 +8,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.services.coupon.service import CouponService
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -45,7 +46,7 @@ async def test_a_new_customer_gets_a_personal_welcome_coupon(fresh: Cluster) -> 
 
 async def test_a_redelivered_registration_issues_no_second_coupon(fresh: Cluster) -> None:
     user_id = await register(fresh)
-    service = fresh.apps["coupon"].state.service
+    service = fresh.service("coupon", CouponService)
     clock = fresh.infras["coupon"].clock
     assert await service.issue_welcome(user_id, clock.now()) is False
     assert await fresh.infras["coupon"].db["coupons"].count_documents({}) == 1

@@ -11,6 +11,7 @@ import httpx
 from estore.cluster import Cluster
 from estore.kit.identity import Role
 from estore.services.auth.models import Registration
+from estore.services.auth.service import AuthService
 
 PASSWORD = "long enough 1"
 
@@ -54,5 +55,5 @@ async def graphql(
 async def account(cluster: Cluster, email: str, *roles: Role) -> tuple[str, str]:
     """Register straight through the auth use cases; returns (user id, access token)."""
     form = Registration(email=email, password=PASSWORD, name=email.split("@")[0])
-    pair = await cluster.apps["auth"].state.service.register(form, roles=list(roles) or None)
+    pair = await cluster.service("auth", AuthService).register(form, roles=list(roles) or None)
     return pair.user.id, pair.access_token

@@ -10,7 +10,9 @@ from estore.cluster import Cluster
 from estore.kit.identity import Role
 from estore.kit.money import Money
 from estore.services.category.models import CategoryInput
+from estore.services.category.service import CategoryService
 from estore.services.product.models import ProductInput
+from estore.services.product.service import ProductService
 from tests.callers import ALICE, SUPPORT, as_caller
 from tests.integration.gateway.service_helpers import account, gateway_cluster, graphql
 
@@ -32,8 +34,8 @@ async def cluster() -> AsyncIterator[Cluster]:
 @pytest.fixture(scope="module")
 async def world(cluster: Cluster) -> dict[str, str]:
     _, token = await account(cluster, "pager@example.com", Role.ADMIN)
-    category = await cluster.apps["category"].state.service.create(CategoryInput(name="Mugs"))
-    product = await cluster.apps["product"].state.service.create(
+    category = await cluster.service("category", CategoryService).create(CategoryInput(name="Mugs"))
+    product = await cluster.service("product", ProductService).create(
         ProductInput(
             sku="MUG-1",
             name="Mug",

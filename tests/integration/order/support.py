@@ -5,23 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
+from tests.callers import ADMIN, as_caller
 
 GOOD_CARD = "4242424242424242"
 DECLINES = ["4000000000009995", "4000000000009979", "4000000000000002", "4000000000000069"]
-ADMIN = Caller(user_id="admin-1", email="admin@example.com", roles=frozenset({Role.ADMIN}))
-SUPPORT = Caller(user_id="support-1", email="help@example.com", roles=frozenset({Role.SUPPORT}))
 
 
 def customer(n: int | str) -> Caller:
     return Caller(
         user_id=f"customer-{n}", email=f"c{n}@example.com", roles=frozenset({Role.CUSTOMER})
     )
-
-
-def as_(cluster: Cluster, caller: Caller) -> dict[str, str]:
-    """The forwarded-identity header a gateway would send for `caller`."""
-    return {CALLER_HEADER: cluster.infras["order"].internal_identity.sign(caller)}
 
 
 async def add_product(cluster: Cluster, sku: str, price: int, stock: int) -> str:
@@ -34,7 +28,7 @@ async def add_product(cluster: Cluster, sku: str, price: int, stock: int) -> str
                 "price": {"amount": price, "currency": "EUR"},
                 "stock": stock,
             },
-            headers=as_(cluster, ADMIN),
+            headers=as_caller(cluster, ADMIN),
         )
     assert response.status_code == 201, response.text
     product_id: str = response.json()["id"]
@@ -46,7 +40,7 @@ async def add_coupon(cluster: Cluster, code: str, percent: int, limit: int) -> N
         response = await coupon.post(
             "/api/v1/coupons",
             json={"code": code, "kind": "PERCENT", "percent": percent, "max_redemptions": limit},
-            headers=as_(cluster, ADMIN),
+            headers=as_caller(cluster, ADMIN),
         )
     assert response.status_code == 201, response.text
 
@@ -60,7 +54,7 @@ async def products(cluster: Cluster, ids: list[str]) -> dict[str, dict[str, Any]
 
 async def coupon_view(cluster: Cluster, code: str) -> dict[str, Any]:
     async with cluster.client("coupon") as coupon:
-        response = await coupon.get(f"/api/v1/coupons/{code}", headers=as_(cluster, ADMIN))
+        response = await coupon.get(f"/api/v1/coupons/{code}", headers=as_caller(cluster, ADMIN))
     assert response.status_code == 200, response.text
     view: dict[str, Any] = response.json()
     return view

@@ -24,13 +24,13 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.services.order.service import OrderService
+from tests.callers import ADMIN, as_caller
 from tests.integration.order.support import (
-    ADMIN,
     DECLINES,
     GOOD_CARD,
     add_coupon,
     add_product,
-    as_,
     assert_invariants,
     customer,
 )
@@ -91,7 +91,7 @@ async def dial_chaos(cluster: Cluster, rng: random.Random) -> None:
                 "decline_rate": rng.choice([0.0, 0.05]),
                 "seed": rng.randrange(1 << 30),
             },
-            headers=as_(cluster, ADMIN),
+            headers=as_caller(cluster, ADMIN),
         )
     assert response.status_code == 200, response.text
     cluster.wiring.faults.inject_timeout("payment", rate=rng.choice([0.03, 0.06, 0.1]))
@@ -115,7 +115,7 @@ async def place(
     cluster: Cluster, order: httpx.AsyncClient, who: Any, body: dict[str, Any], copies: int
 ) -> list[dict[str, Any]]:
     async def once() -> dict[str, Any]:
-        response = await order.post("/api/v1/orders", json=body, headers=as_(cluster, who))
+        response = await order.post("/api/v1/orders", json=body, headers=as_caller(cluster, who))
         assert response.status_code in (200, 201), response.text
         placed: dict[str, Any] = response.json()
         return placed
@@ -162,7 +162,9 @@ async def cancel_some(
     chosen = [p for p in placed if rng.random() < 0.1]
 
     async def cancel(who: Any, order_id: str) -> None:
-        response = await order.post(f"/api/v1/orders/{order_id}/cancel", headers=as_(cluster, who))
+        response = await order.post(
+            f"/api/v1/orders/{order_id}/cancel", headers=as_caller(cluster, who)
+        )
         # 503: accepted, finishing when the processor answers (the sweeper completes it).
         assert response.status_code in (200, 503), response.text
         stats.cancelled += response.status_code == 200
@@ -175,9 +177,9 @@ async def quiesce(cluster: Cluster, clock: ShiftedClock) -> None:
     cluster.wiring.faults.clear()
     async with cluster.client("payment") as payment:
         calm = {"timeout_rate": 0.0, "decline_rate": 0.0}
-        await payment.post("/api/v1/admin/behaviour", json=calm, headers=as_(cluster, ADMIN))
+        await payment.post("/api/v1/admin/behaviour", json=calm, headers=as_caller(cluster, ADMIN))
     clock.advance(120)
-    await cluster.apps["order"].state.service.runner.recover()
+    await cluster.service("order", OrderService).runner.recover()
 
 
 async def test_invariants_hold_over_a_thousand_random_checkouts(

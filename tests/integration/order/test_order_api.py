@@ -10,14 +10,12 @@ import httpx
 import pytest
 
 from estore.cluster import Cluster
+from tests.callers import ADMIN, SUPPORT, as_caller
 from tests.integration.order.support import (
-    ADMIN,
     DECLINES,
     GOOD_CARD,
-    SUPPORT,
     add_coupon,
     add_product,
-    as_,
     assert_invariants,
     coupon_view,
     customer,
@@ -49,7 +47,9 @@ def body(product_id: str, quantity: int = 2, **changes: Any) -> dict[str, Any]:
 async def test_checkout_confirms_and_moves_stock_exactly_once(world: Any) -> None:
     cluster, order, product_id = world
     response = await order.post(
-        "/api/v1/orders", json=body(product_id, coupon_code="tenoff"), headers=as_(cluster, ALICE)
+        "/api/v1/orders",
+        json=body(product_id, coupon_code="tenoff"),
+        headers=as_caller(cluster, ALICE),
     )
     assert response.status_code == 201, response.text
     placed = response.json()
@@ -71,12 +71,16 @@ async def test_checkout_confirms_and_moves_stock_exactly_once(world: Any) -> Non
 
 async def test_a_retried_request_returns_the_same_order_and_charges_once(world: Any) -> None:
     cluster, order, product_id = world
-    first = await order.post("/api/v1/orders", json=body(product_id), headers=as_(cluster, ALICE))
-    again = await order.post("/api/v1/orders", json=body(product_id), headers=as_(cluster, ALICE))
+    first = await order.post(
+        "/api/v1/orders", json=body(product_id), headers=as_caller(cluster, ALICE)
+    )
+    again = await order.post(
+        "/api/v1/orders", json=body(product_id), headers=as_caller(cluster, ALICE)
+    )
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     other_cart = await order.post(
-        "/api/v1/orders", json=body(product_id, 1), headers=as_(cluster, ALICE)
+        "/api/v1/orders", json=body(product_id, 1), headers=as_caller(cluster, ALICE)
     )
     assert other_cart.status_code == 409
     assert "different order" in other_cart.json()["error"]["message"]
@@ -88,7 +92,7 @@ async def test_a_declined_card_fails_the_order_and_gives_everything_back(world: 
     response = await order.post(
         "/api/v1/orders",
         json=body(product_id, coupon_code="TENOFF", card_number=DECLINES[0]),
-        headers=as_(cluster, ALICE),
+        headers=as_caller(cluster, ALICE),
     )
     assert response.status_code == 201
     failed = response.json()
@@ -101,7 +105,7 @@ async def test_a_declined_card_fails_the_order_and_gives_everything_back(world: 
 async def test_out_of_stock_says_what_is_short(world: Any) -> None:
     cluster, order, product_id = world
     response = await order.post(
-        "/api/v1/orders", json=body(product_id, 9), headers=as_(cluster, ALICE)
+        "/api/v1/orders", json=body(product_id, 9), headers=as_caller(cluster, ALICE)
     )
     failed = response.json()
     assert failed["status"] == "FAILED"
@@ -112,10 +116,12 @@ async def test_out_of_stock_says_what_is_short(world: Any) -> None:
 async def test_a_failed_order_keeps_what_was_asked_for_its_subtotal_and_why(world: Any) -> None:
     cluster, order, product_id = world
     response = await order.post(
-        "/api/v1/orders", json=body(product_id, 9), headers=as_(cluster, ALICE)
+        "/api/v1/orders", json=body(product_id, 9), headers=as_caller(cluster, ALICE)
     )
     failed = (
-        await order.get(f"/api/v1/orders/{response.json()['id']}", headers=as_(cluster, ALICE))
+        await order.get(
+            f"/api/v1/orders/{response.json()['id']}", headers=as_caller(cluster, ALICE)
+        )
     ).json()
     assert failed["status"] == "FAILED"
     assert [(i["product_id"], i["quantity"], i["name"]) for i in failed["items"]] == [
@@ -133,11 +139,11 @@ async def test_a_lost_processor_answer_is_resolved_by_asking_for_the_charge(worl
         dial = await payment.post(
             "/api/v1/admin/behaviour",
             json={"timeout_rate": 1.0, "seed": 1},
-            headers=as_(cluster, ADMIN),
+            headers=as_caller(cluster, ADMIN),
         )
         assert dial.status_code == 200, dial.text
     response = await order.post(
-        "/api/v1/orders", json=body(product_id), headers=as_(cluster, ALICE)
+        "/api/v1/orders", json=body(product_id), headers=as_caller(cluster, ALICE)
     )
     assert response.json()["status"] == "CONFIRMED"
     await assert_invariants(cluster, {product_id: 5}, {})
@@ -146,16 +152,20 @@ async def test_a_lost_processor_answer_is_resolved_by_asking_for_the_charge(worl
 async def test_customers_see_only_their_orders_and_staff_see_all(world: Any) -> None:
     cluster, order, product_id = world
     alices = (
-        await order.post("/api/v1/orders", json=body(product_id, 1), headers=as_(cluster, ALICE))
+        await order.post(
+            "/api/v1/orders", json=body(product_id, 1), headers=as_caller(cluster, ALICE)
+        )
     ).json()
     bobs = (
-        await order.post("/api/v1/orders", json=body(product_id, 1), headers=as_(cluster, BOB))
+        await order.post(
+            "/api/v1/orders", json=body(product_id, 1), headers=as_caller(cluster, BOB)
+        )
     ).json()
-    own = await order.get("/api/v1/orders", headers=as_(cluster, ALICE))
+    own = await order.get("/api/v1/orders", headers=as_caller(cluster, ALICE))
     assert [o["id"] for o in own.json()["items"]] == [alices["id"]]
-    staff = await order.get("/api/v1/orders", headers=as_(cluster, SUPPORT))
+    staff = await order.get("/api/v1/orders", headers=as_caller(cluster, SUPPORT))
     assert {o["id"] for o in staff.json()["items"]} == {alices["id"], bobs["id"]}
-    hidden = await order.get(f"/api/v1/orders/{bobs['id']}", headers=as_(cluster, ALICE))
+    hidden = await order.get(f"/api/v1/orders/{bobs['id']}", headers=as_caller(cluster, ALICE))
     assert hidden.status_code == 404
     assert (await order.get(f"/api/v1/orders/{bobs['id']}")).status_code == 401
 
@@ -163,12 +173,12 @@ async def test_customers_see_only_their_orders_and_staff_see_all(world: Any) -> 
 async def test_cancel_refunds_restocks_and_announces(world: Any) -> None:
     cluster, order, product_id = world
     placed = (
-        await order.post("/api/v1/orders", json=body(product_id), headers=as_(cluster, ALICE))
+        await order.post("/api/v1/orders", json=body(product_id), headers=as_caller(cluster, ALICE))
     ).json()
     response = await order.post(
         f"/api/v1/orders/{placed['id']}/cancel",
         json={"reason": "ordered by mistake"},
-        headers=as_(cluster, ALICE),
+        headers=as_caller(cluster, ALICE),
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "CANCELLED"
@@ -182,11 +192,12 @@ async def test_cancel_refunds_restocks_and_announces(world: Any) -> None:
 async def test_a_double_clicked_cancel_answers_the_cancelled_order_twice(world: Any) -> None:
     cluster, order, product_id = world
     placed = (
-        await order.post("/api/v1/orders", json=body(product_id), headers=as_(cluster, ALICE))
+        await order.post("/api/v1/orders", json=body(product_id), headers=as_caller(cluster, ALICE))
     ).json()
     path = f"/api/v1/orders/{placed['id']}/cancel"
     first, second = await asyncio.gather(
-        order.post(path, headers=as_(cluster, ALICE)), order.post(path, headers=as_(cluster, ALICE))
+        order.post(path, headers=as_caller(cluster, ALICE)),
+        order.post(path, headers=as_caller(cluster, ALICE)),
     )
     assert (first.status_code, second.status_code) == (200, 200), second.text
     assert first.json()["status"] == second.json()["status"] == "CANCELLED"
@@ -197,13 +208,15 @@ async def test_a_double_clicked_cancel_answers_the_cancelled_order_twice(world: 
 async def test_bad_input_says_which_field_is_wrong(world: Any) -> None:
     cluster, order, product_id = world
     response = await order.post(
-        "/api/v1/orders", json=body(product_id, card_number="4242"), headers=as_(cluster, ALICE)
+        "/api/v1/orders",
+        json=body(product_id, card_number="4242"),
+        headers=as_caller(cluster, ALICE),
     )
     assert response.status_code == 422
     assert "card_number" in response.json()["error"]["message"]
     duplicate = body(product_id)
     duplicate["items"] = duplicate["items"] * 2
-    response = await order.post("/api/v1/orders", json=duplicate, headers=as_(cluster, ALICE))
+    response = await order.post("/api/v1/orders", json=duplicate, headers=as_caller(cluster, ALICE))
     assert response.status_code == 422
     assert "each product may appear once" in response.json()["error"]["message"]
 
@@ -219,7 +232,7 @@ async def graphql(
     cluster: Cluster, order: httpx.AsyncClient, query: str, variables: dict[str, Any], who: Any
 ) -> dict[str, Any]:
     response = await order.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=as_(cluster, who)
+        "/graphql", json={"query": query, "variables": variables}, headers=as_caller(cluster, who)
     )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
@@ -264,17 +277,17 @@ async def test_ordering_and_cancelling_five_times_does_not_climb_popularity(worl
     await order.post(
         "/api/v1/orders",
         json=body(kept, 1, idempotency_key="kept-0001"),
-        headers=as_(cluster, BOB),
+        headers=as_caller(cluster, BOB),
     )
     for round_ in range(5):
         placed = await order.post(
             "/api/v1/orders",
             json=body(product_id, 5, idempotency_key=f"gaming-{round_:04}"),
-            headers=as_(cluster, ALICE),
+            headers=as_caller(cluster, ALICE),
         )
         assert placed.json()["status"] == "CONFIRMED", placed.text
         cancel = f"/api/v1/orders/{placed.json()['id']}/cancel"
-        assert (await order.post(cancel, headers=as_(cluster, ALICE))).status_code == 200
+        assert (await order.post(cancel, headers=as_caller(cluster, ALICE))).status_code == 200
     await cluster.infras["order"].bus.drain()
     await cluster.infras["product"].bus.drain()
     seen = await products(cluster, [product_id, kept])

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from estore.cluster import Cluster
-from tests.integration.order.support import DECLINES, GOOD_CARD, add_product, as_, customer
+from tests.callers import as_caller
+from tests.integration.order.support import DECLINES, GOOD_CARD, add_product, customer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -22,7 +23,7 @@ async def place(cluster: Cluster, product_id: str, card: str, key: str) -> dict[
         "idempotency_key": key,
     }
     async with cluster.client("order") as order:
-        response = await order.post("/api/v1/orders", json=body, headers=as_(cluster, ALICE))
+        response = await order.post("/api/v1/orders", json=body, headers=as_caller(cluster, ALICE))
     assert response.status_code == 201, response.text
     placed: dict[str, Any] = response.json()
     return placed

@@ -7,6 +7,8 @@ import pytest
 
 from estore.catalog import generate_catalog, load_catalog
 from estore.cluster import Cluster
+from estore.services.category.service import CategoryService
+from estore.services.product.service import ProductService
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -15,8 +17,8 @@ async def test_a_loaded_catalog_is_browsable_and_loading_again_adds_nothing(
     fresh: Cluster, product: httpx.AsyncClient
 ) -> None:
     catalog = generate_catalog(seed=3, products=120, categories=15)
-    products = fresh.apps["product"].state.service
-    categories = fresh.apps["category"].state.service
+    products = fresh.service("product", ProductService)
+    categories = fresh.service("category", CategoryService)
     first = await load_catalog(products, categories, catalog)
     again = await load_catalog(products, categories, catalog)
     assert (first.categories_created, first.products_created) == (15, 120)

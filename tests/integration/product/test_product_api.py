@@ -10,6 +10,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.services.category.models import CategoryInput
+from estore.services.category.service import CategoryService
 from tests.callers import ALICE, BOB, as_caller
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -18,7 +19,7 @@ EUR = "EUR"
 
 
 async def category(cluster: Cluster, name: str = "Phones") -> str:
-    created = await cluster.apps["category"].state.service.create(CategoryInput(name=name))
+    created = await cluster.service("category", CategoryService).create(CategoryInput(name=name))
     return str(created.id)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.services.category.models import CategoryInput
+from estore.services.category.service import CategoryService
 from tests.callers import BOB, as_caller, as_gateway
 from tests.graphql_calls import code, gql
 
@@ -42,7 +43,7 @@ async def create(
 async def catalog(
     fresh: Cluster, product: httpx.AsyncClient, admin: dict[str, str]
 ) -> dict[str, str]:
-    categories = fresh.apps["category"].state.service
+    categories = fresh.service("category", CategoryService)
     tech = (await categories.create(CategoryInput(name="Electronics"))).id
     phones = (await categories.create(CategoryInput(name="Phones", parent_id=tech))).id
     books = (await categories.create(CategoryInput(name="Books"))).id

@@ -5,17 +5,10 @@ from __future__ import annotations
 import uuid
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
+from tests.callers import ADMIN, as_caller
 
-ADMIN = Caller(user_id="admin-1", email="admin@example.com", roles=frozenset({Role.ADMIN}))
 AGENT = Caller(user_id="agent-1", email="agent@example.com", roles=frozenset({Role.SUPPORT}))
-ALICE = Caller(user_id="alice", email="alice@example.com", roles=frozenset({Role.CUSTOMER}))
-BOB = Caller(user_id="bob", email="bob@example.com", roles=frozenset({Role.CUSTOMER}))
-
-
-def as_(cluster: Cluster, caller: Caller) -> dict[str, str]:
-    """The forwarded-identity header a gateway would send for `caller`."""
-    return {CALLER_HEADER: cluster.infras["ticket"].internal_identity.sign(caller)}
 
 
 async def place_order(cluster: Cluster, customer: Caller) -> str:
@@ -30,7 +23,7 @@ async def place_order(cluster: Cluster, customer: Caller) -> str:
                 "price": {"amount": 990, "currency": "EUR"},
                 "stock": 5,
             },
-            headers=as_(cluster, ADMIN),
+            headers=as_caller(cluster, ADMIN),
         )
     assert added.status_code == 201, added.text
     async with cluster.client("order") as order:
@@ -41,7 +34,7 @@ async def place_order(cluster: Cluster, customer: Caller) -> str:
                 "card_number": "4242424242424242",
                 "idempotency_key": uuid.uuid4().hex,
             },
-            headers=as_(cluster, customer),
+            headers=as_caller(cluster, customer),
         )
     assert placed.status_code == 201, placed.text
     assert placed.json()["status"] == "CONFIRMED"

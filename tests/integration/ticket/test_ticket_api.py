@@ -10,7 +10,8 @@ import pytest
 
 from estore.cluster import Cluster
 from estore.kit.identity import Caller
-from tests.integration.ticket.support import ADMIN, AGENT, ALICE, BOB, as_, place_order
+from tests.callers import ADMIN, ALICE, BOB, as_caller
+from tests.integration.ticket.support import AGENT, place_order
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,7 +26,7 @@ async def open_ticket(
     api: httpx.AsyncClient, cluster: Cluster, caller: Caller, **changes: Any
 ) -> dict[str, Any]:
     body = {"subject": "Parcel late", "body": "Where is my parcel?", **changes}
-    response = await api.post("/api/v1/tickets", json=body, headers=as_(cluster, caller))
+    response = await api.post("/api/v1/tickets", json=body, headers=as_caller(cluster, caller))
     assert response.status_code == 201, response.text
     ticket: dict[str, Any] = response.json()
     return ticket
@@ -38,7 +39,7 @@ async def test_a_customer_opens_a_ticket_about_their_own_order(
     ticket = await open_ticket(api, fresh, ALICE, order_id=order_id, priority="high")
     assert (ticket["order_id"], ticket["status"], ticket["priority"]) == (order_id, "open", "high")
     assert [(m["seq"], m["author_id"]) for m in ticket["messages"]] == [(1, "alice")]
-    read = await api.get(f"/api/v1/tickets/{ticket['id']}", headers=as_(fresh, ALICE))
+    read = await api.get(f"/api/v1/tickets/{ticket['id']}", headers=as_caller(fresh, ALICE))
     assert read.status_code == 200
     assert read.json()["messages"][0]["body"] == "Where is my parcel?"
 
@@ -48,10 +49,10 @@ async def test_a_ticket_about_another_customers_order_is_refused(
 ) -> None:
     order_id = await place_order(fresh, BOB)
     body = {"subject": "Hm", "body": "Tell me about it", "order_id": order_id}
-    response = await api.post("/api/v1/tickets", json=body, headers=as_(fresh, ALICE))
+    response = await api.post("/api/v1/tickets", json=body, headers=as_caller(fresh, ALICE))
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "order_not_found"
-    listed = await api.get("/api/v1/tickets", headers=as_(fresh, ALICE))
+    listed = await api.get("/api/v1/tickets", headers=as_caller(fresh, ALICE))
     assert listed.json()["items"] == []
 
 
@@ -61,7 +62,7 @@ async def test_a_ticket_about_an_order_while_the_order_service_is_down_gets_503(
     fresh.wiring.faults.inject_outage("order")
     try:
         body = {"subject": "Hm", "body": "Tell me", "order_id": "abc123"}
-        response = await api.post("/api/v1/tickets", json=body, headers=as_(fresh, ALICE))
+        response = await api.post("/api/v1/tickets", json=body, headers=as_caller(fresh, ALICE))
     finally:
         fresh.wiring.faults.clear("order")
     assert response.status_code == 503
@@ -83,7 +84,7 @@ async def test_a_bad_ticket_says_which_field_is_wrong(
     api: httpx.AsyncClient, fresh: Cluster, changes: dict[str, Any], field: str
 ) -> None:
     body = {"subject": "s", "body": "b", **changes}
-    response = await api.post("/api/v1/tickets", json=body, headers=as_(fresh, ALICE))
+    response = await api.post("/api/v1/tickets", json=body, headers=as_caller(fresh, ALICE))
     assert response.status_code == 422
     assert field in response.json()["error"]["message"]
 
@@ -98,7 +99,7 @@ async def test_another_customer_can_neither_see_nor_change_a_ticket_on_any_route
 ) -> None:
     ticket = await open_ticket(api, fresh, ALICE)
     base = f"/api/v1/tickets/{ticket['id']}"
-    bob = as_(fresh, BOB)
+    bob = as_caller(fresh, BOB)
     assert (await api.get(base, headers=bob)).status_code == 404
     assert (await api.get(f"{base}/messages", headers=bob)).status_code == 404
     posted = await api.post(f"{base}/messages", json={"body": "hi"}, headers=bob)
@@ -110,7 +111,7 @@ async def test_another_customer_can_neither_see_nor_change_a_ticket_on_any_route
     assert (await api.get("/api/v1/tickets", headers=bob)).json()["items"] == []
     others = await api.get("/api/v1/tickets", params={"customer_id": "alice"}, headers=bob)
     assert others.status_code == 403
-    after = await api.get(base, headers=as_(fresh, ALICE))
+    after = await api.get(base, headers=as_caller(fresh, ALICE))
     assert (after.json()["status"], after.json()["last_seq"]) == ("open", 1)
 
 
@@ -119,7 +120,7 @@ async def test_the_owner_writes_changes_status_but_cannot_assign(
 ) -> None:
     ticket = await open_ticket(api, fresh, ALICE)
     base = f"/api/v1/tickets/{ticket['id']}"
-    alice = as_(fresh, ALICE)
+    alice = as_caller(fresh, ALICE)
     posted = await api.post(f"{base}/messages", json={"body": "Any news?"}, headers=alice)
     assert (posted.status_code, posted.json()["seq"]) == (201, 2)
     resolved = await api.post(f"{base}/status", json={"status": "resolved"}, headers=alice)
@@ -132,7 +133,7 @@ async def test_support_assigns_answers_and_moves_the_ticket_along(
 ) -> None:
     ticket = await open_ticket(api, fresh, ALICE)
     base = f"/api/v1/tickets/{ticket['id']}"
-    agent = as_(fresh, AGENT)
+    agent = as_caller(fresh, AGENT)
     assigned = await api.post(f"{base}/assign", json={}, headers=agent)
     assert assigned.json()["assignee_id"] == "agent-1"
     answer = await api.post(f"{base}/messages", json={"body": "On its way"}, headers=agent)
@@ -140,11 +141,13 @@ async def test_support_assigns_answers_and_moves_the_ticket_along(
     for status in ("pending", "resolved", "closed"):
         moved = await api.post(f"{base}/status", json={"status": status}, headers=agent)
         assert moved.json()["status"] == status, moved.text
-    late = await api.post(f"{base}/messages", json={"body": "one more"}, headers=as_(fresh, ALICE))
+    late = await api.post(
+        f"{base}/messages", json={"body": "one more"}, headers=as_caller(fresh, ALICE)
+    )
     assert late.status_code == 409
     assert "closed" in late.json()["error"]["message"]
     unassigned = await api.post(
-        f"{base}/assign", json={"assignee_id": None}, headers=as_(fresh, ADMIN)
+        f"{base}/assign", json={"assignee_id": None}, headers=as_caller(fresh, ADMIN)
     )
     assert unassigned.json()["assignee_id"] is None
 
@@ -156,7 +159,7 @@ async def test_an_illegal_status_move_says_what_is_allowed(
     response = await api.post(
         f"/api/v1/tickets/{ticket['id']}/status",
         json={"status": "closed"},
-        headers=as_(fresh, AGENT),
+        headers=as_caller(fresh, AGENT),
     )
     assert response.status_code == 409
     assert "allowed: pending, resolved" in response.json()["error"]["message"]
@@ -168,7 +171,7 @@ async def test_support_filters_and_pages_through_everyones_tickets(
     for n in range(5):
         await open_ticket(api, fresh, ALICE if n % 2 else BOB, subject=f"t{n}", priority="low")
     urgent = await open_ticket(api, fresh, BOB, priority="urgent")
-    agent = as_(fresh, AGENT)
+    agent = as_caller(fresh, AGENT)
     await api.post(f"/api/v1/tickets/{urgent['id']}/assign", json={}, headers=agent)
     only = await api.get(
         "/api/v1/tickets", params={"priority": "urgent", "assignee_id": "agent-1"}, headers=agent
@@ -192,7 +195,7 @@ async def test_support_filters_and_pages_through_everyones_tickets(
 async def test_oversized_pages_and_foreign_cursors_are_refused(
     api: httpx.AsyncClient, fresh: Cluster, params: dict[str, Any], status: int
 ) -> None:
-    response = await api.get("/api/v1/tickets", params=params, headers=as_(fresh, AGENT))
+    response = await api.get("/api/v1/tickets", params=params, headers=as_caller(fresh, AGENT))
     assert response.status_code == status
     assert response.json()["error"]["message"]
 
@@ -203,9 +206,9 @@ async def test_messages_page_after_a_sequence_number(
     ticket = await open_ticket(api, fresh, ALICE)
     base = f"/api/v1/tickets/{ticket['id']}"
     for n in range(4):
-        await api.post(f"{base}/messages", json={"body": f"m{n}"}, headers=as_(fresh, ALICE))
+        await api.post(f"{base}/messages", json={"body": f"m{n}"}, headers=as_caller(fresh, ALICE))
     page = await api.get(
-        f"{base}/messages", params={"after": 2, "limit": 2}, headers=as_(fresh, AGENT)
+        f"{base}/messages", params={"after": 2, "limit": 2}, headers=as_caller(fresh, AGENT)
     )
     assert [m["seq"] for m in page.json()["items"]] == [3, 4]
     assert page.json()["next_after"] == 4

@@ -192,7 +192,7 @@ async def test_undo_that_cannot_reach_a_peer_is_finished_by_the_sweeper(world: W
         ALICE, checkout(("p1", 1), coupon="SAVE10", card=POOR_CARD)
     )
     assert order.status is OrderStatus.PENDING
-    saga = await service.runner.ctx.repo.saga(order.id)
+    saga = await world.repository().saga(order.id)
     assert saga is not None and saga.status is SagaStatus.COMPENSATING
     assert world.coupons.count("SAVE10") == 0, "undo goes on past the step it cannot finish"
     world.faults.clear()

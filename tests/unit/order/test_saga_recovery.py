@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from estore.services.order.models import OrderStatus, Saga, SagaKind, SagaStatus
-from estore.services.order.saga import CheckoutSaga
+from estore.services.order.saga import STEPS as CHECKOUT_STEPS
 from tests.unit.order.world import ALICE, Crash, World, checkout, crash_at
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 STOCK = {"p1": 10}
-STEPS = [name for name, _ in CheckoutSaga.STEPS]
+STEPS = [step.name for step in CHECKOUT_STEPS]
 # Every point where a saga can stop mid-way (after the last step it is already final).
 POINTS = [f"{phase}:{step}" for step in STEPS for phase in ("before", "executed", "after")][:-1]
 # From the moment the processor took the money the order can be finished; before that the
@@ -90,7 +90,7 @@ async def test_compensation_stopped_half_way_is_completed_after_restart(
 async def test_a_saga_whose_order_was_never_written_is_closed_on_restart(world: World) -> None:
     service = await world.service()
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    await service.runner.ctx.repo.add_saga(
+    await world.repository().add_saga(
         Saga(
             _id="orphan",
             kind=SagaKind.CHECKOUT,
@@ -103,7 +103,7 @@ async def test_a_saga_whose_order_was_never_written_is_closed_on_restart(world: 
         )
     )
     assert await service.recover() == 1
-    saga = await service.runner.ctx.repo.saga("orphan")
+    saga = await world.repository().saga("orphan")
     assert saga is not None and saga.status is SagaStatus.COMPENSATED
     assert world.products.reservations == {}
     await world.assert_invariants(STOCK)

@@ -21,10 +21,9 @@ from estore.kit.events import Event, EventBus
 from estore.kit.faults import Faults
 from estore.kit.identity import Caller, InternalIdentity, Role, caller_headers
 from estore.kit.transport import InProcessTransport
-from estore.services.order.context import Checkpoint, Peers, SagaContext, no_checkpoint
+from estore.services.order.app import assemble_service, peers_over
+from estore.services.order.context import Checkpoint, no_checkpoint
 from estore.services.order.models import CheckoutRequest, SagaStatus
-from estore.services.order.peers import CouponPeer, PaymentPeer, ProductPeer
-from estore.services.order.recovery import SagaRunner
 from estore.services.order.repository import OrderRepository
 from estore.services.order.service import OrderService
 from estore.services.order.settings import OrderSettings
@@ -97,26 +96,22 @@ class World:
         self, checkpoint: Checkpoint = no_checkpoint, instance: str = "order-a"
     ) -> OrderService:
         """A freshly started order service (indexes made, nothing recovered yet)."""
-        clients = self.clients()
-        repo = OrderRepository(self.db)
-        await repo.ensure_indexes()
-        ctx = SagaContext(
-            repo=repo,
-            peers=Peers(
-                ProductPeer(clients["product"]),
-                CouponPeer(clients["coupon"]),
-                PaymentPeer(
-                    clients["payment"], self.settings.payment_deadline_seconds, MERCHANT_KEY
-                ),
-            ),
+        service = assemble_service(
+            settings=self.settings,
+            db=self.db,
+            peers=peers_over(self.clients(), self.settings, MERCHANT_KEY),
             bus=self.bus,
             clock=self.clock,
-            settings=self.settings,
             identity=self.identity,
             owner=instance,
             checkpoint=checkpoint,
         )
-        return OrderService(repo, SagaRunner(ctx), self.settings)
+        await service.ensure_indexes()
+        return service
+
+    def repository(self) -> OrderRepository:
+        """The order store as any instance sees it."""
+        return OrderRepository(self.db)
 
     async def unfinished_sagas(self) -> list[str]:
         query = {"status": {"$in": [SagaStatus.RUNNING.value, SagaStatus.COMPENSATING.value]}}

@@ -11,16 +11,9 @@ from mongomock_motor import AsyncMongoMockClient
 
 from estore.kit.clock import FakeClock
 from estore.kit.events import EventBus
+from estore.kit.events.broadcast import LOST, OVERFLOW
 from estore.kit.identity import Role
-from estore.services.ticket.chat import (
-    OVERFLOW,
-    ChatHub,
-    Frame,
-    Inbox,
-    InboxClosed,
-    Sequencer,
-    within,
-)
+from estore.services.ticket.chat import ChatHub, Frame, Sequencer, within
 from estore.services.ticket.models import MessageView
 
 pytestmark = pytest.mark.redis
@@ -71,15 +64,6 @@ def test_the_sequencer_fills_a_gap_from_the_store_and_skips_what_never_came() ->
     assert seqs(order.accept(frame(2))) == []
 
 
-async def test_an_inbox_that_overflows_closes_instead_of_blocking() -> None:
-    inbox = Inbox(limit=2)
-    for seq in range(3):
-        inbox.offer(frame(seq))
-    assert await inbox.wait_closed() == OVERFLOW
-    with pytest.raises(InboxClosed):
-        await inbox.get()
-
-
 async def test_within_gives_up_when_the_fake_clock_passes_the_limit() -> None:
     clock = FakeClock()
     never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -94,44 +78,54 @@ async def test_within_gives_up_when_the_fake_clock_passes_the_limit() -> None:
     assert never.cancelled()
 
 
-def two_hubs(limit: int = 4) -> tuple[ChatHub, ChatHub]:
-    """Two service instances: separate buses and hubs over one Redis."""
+def two_hubs(limit: int = 4) -> tuple[ChatHub, ChatHub, EventBus]:
+    """Two service instances over one Redis (and the first one's bus)."""
     server = fakeredis.FakeServer()
     clock = FakeClock()
-    hubs = []
-    for _ in range(2):
-        redis = fakeredis.aioredis.FakeRedis(server=server)
-        bus = EventBus("ticket", redis, AsyncMongoMockClient()["ticket_db"], clock)
-        hubs.append(ChatHub(bus, inbox_limit=limit))
-    return hubs[0], hubs[1]
+    buses = [
+        EventBus(
+            "ticket",
+            fakeredis.aioredis.FakeRedis(server=server),
+            AsyncMongoMockClient()["ticket_db"],
+            clock,
+        )
+        for _ in range(2)
+    ]
+    return ChatHub(buses[0], inbox_limit=limit), ChatHub(buses[1], inbox_limit=limit), buses[0]
 
 
 async def test_a_message_published_on_one_instance_reaches_readers_on_both() -> None:
-    one, two = two_hubs()
+    one, two, _ = two_hubs()
     async with one.join("t1") as here, two.join("t1") as there, two.join("t2") as elsewhere:
         await one.publish(message("t1", 1))
-        assert (await here.get())["seq"] == 1
-        assert (await there.get())["seq"] == 1
+        assert (await here.get()).message["seq"] == 1
+        assert (await there.get()).message["seq"] == 1
         await two.publish(message("t2", 7))
-        assert (await elsewhere.get())["seq"] == 7
-    assert one.rooms() == two.rooms() == 0
+        assert (await elsewhere.get()).message["seq"] == 7
 
 
 async def test_a_slow_reader_is_cut_off_while_the_others_get_everything() -> None:
-    one, two = two_hubs(limit=3)
+    one, two, _ = two_hubs(limit=3)
     async with one.join("t1") as slow, one.join("t1") as fast:
         received = []
         for seq in range(1, 11):
             await two.publish(message("t1", seq))
-            received.append((await fast.get())["seq"])
+            received.append((await fast.get()).message["seq"])
         assert received == list(range(1, 11))
         assert await slow.wait_closed() == OVERFLOW
 
 
 async def test_the_last_reader_leaving_ends_the_subscription() -> None:
-    hub, _ = two_hubs()
+    hub, _, bus = two_hubs()
     async with hub.join("t1"):
         async with hub.join("t1"):
-            assert hub.rooms() == 1
-        assert hub.rooms() == 1
-    assert hub.rooms() == 0
+            assert bus.listeners("ticket:t1") == 2
+        assert bus.listeners("ticket:t1") == 1
+    assert bus.listeners("ticket:t1") == 0
+
+
+async def test_closing_the_hub_tells_every_connection_to_reconnect() -> None:
+    hub, _, _ = two_hubs()
+    async with hub.join("t1") as first, hub.join("t2") as second:
+        await hub.close()
+        assert await first.wait_closed() == await second.wait_closed() == LOST

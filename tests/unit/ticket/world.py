@@ -16,6 +16,7 @@ from estore.kit.events import EventBus
 from estore.kit.faults import Faults
 from estore.kit.identity import (
     CALLER_HEADER,
+    STAFF,
     Caller,
     IdentityRefused,
     InternalIdentity,
@@ -24,7 +25,7 @@ from estore.kit.identity import (
 )
 from estore.kit.transport import InProcessTransport
 from estore.services.ticket.chat import ChatHub
-from estore.services.ticket.models import STAFF
+from estore.services.ticket.peers import OrderPeer
 from estore.services.ticket.repository import TicketRepository
 from estore.services.ticket.service import TicketService
 from estore.services.ticket.settings import TicketSettings
@@ -88,4 +89,6 @@ class World:
             self.published.append(message)
             await self.hub.publish(message)
 
-        return TicketService(self.repo, self.orders, self.internal, publish, self.clock, config)
+        return TicketService(
+            self.repo, OrderPeer(self.orders, self.internal), publish, self.clock, config
+        )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -39,8 +38,6 @@ from estore.kit.clients.policy import FullJitter, RetryPolicy, StopBeforeDeadlin
 from estore.kit.clock import Clock, TimeoutScope, timeout_scope
 from estore.kit.faults import Faults
 from estore.kit.settings import ServiceSettings
-
-logger = logging.getLogger(__name__)
 
 HeaderProvider = Callable[[], Mapping[str, str]]
 HeaderInput = Mapping[str, str] | Sequence[tuple[str, str]]

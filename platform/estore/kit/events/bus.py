@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import Awaitable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClientSession, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from estore.kit.clock import Clock, SystemClock
+from estore.kit.events.broadcast import Broadcaster, Inbox
+from estore.kit.events.catalog import Payload
 from estore.kit.events.consumer import GroupConsumer, Handler, dead_letter_stream
-from estore.kit.events.model import Backoff, Event, new_event, text
+from estore.kit.events.model import Backoff, Event, new_event
 from estore.kit.events.outbox import Outbox
 from estore.kit.ids import new_id
 
@@ -41,12 +42,6 @@ class EventBusStats:
     outbox_waiting: int | None
     dead_lettered: int | None
     relay_failing: bool
-
-
-@dataclass(frozen=True)
-class Notification:
-    channel: str
-    message: Any
 
 
 class EventBus:
@@ -74,17 +69,15 @@ class EventBus:
         batch_size: int = 100,
         stream_maxlen: int | None = None,
         outbox_retention: float = 3600.0,
-        listen_redis: Redis | None = None,
+        broadcaster: Broadcaster | None = None,
         processed_retention: float = 7 * 24 * 3600.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.service = service
         self._redis = redis
-        # A listener holds its connection for as long as it listens: given a client of their
-        # own, many listeners (a chat per open ticket) cannot starve everyone else's commands.
-        self._listen_redis = listen_redis or redis
-        self._db = db
+        # Shared by every bus in the process, so all their listeners share one connection.
+        self._broadcaster = broadcaster or Broadcaster(redis)
         self._clock = clock
         # A blocking XREADGROUP waits on the system clock (fakeredis's too, since 2.x blocks
         # for real). Under an injected clock the loop sleeps the wait on that clock instead:
@@ -129,21 +122,22 @@ class EventBus:
         data: Mapping[str, Any],
         *,
         version: int = 1,
-        session: AsyncIOMotorClientSession | None = None,
     ) -> Event:
         """Record the event in the outbox, then try to put it on its stream at once.
 
-        With a `session` the outbox insert joins the caller's transaction and relaying is left
-        to the relay loop (the entry is invisible until the caller commits). Once this returns
-        the event is durable even if Redis is down: it waits in the outbox.
+        Once this returns the event is durable even if Redis is down: it waits in the outbox.
         """
         now = self._clock.now()
         event = new_event(name, data, producer=self.service, time=now, version=version)
-        await self._outbox.add(event, session=session)
+        await self._outbox.add(event)
         # While Redis is known to be away, publishers do not wait on it; the relay loop will.
-        if session is None and not self._relay_failing:
+        if not self._relay_failing:
             await self.relay()
         return event
+
+    async def emit(self, payload: Payload) -> Event:
+        """Publish one of the catalog's events under its own name."""
+        return await self.publish(payload.NAME, payload.data())
 
     async def relay(self) -> int:
         """Move the outbox to Redis now; returns how many entries moved (0 if Redis is away)."""
@@ -220,7 +214,7 @@ class EventBus:
                 await asyncio.wait({task}, timeout=0.1)
 
     async def stats(self) -> EventBusStats:
-        """Outbox backlog and dead letters, for /health/ready and metrics.
+        """Outbox backlog and dead letters: what the bus has not delivered (tests read it).
 
         A count its store cannot give right now (the store is away) is None.
         """
@@ -277,28 +271,17 @@ class EventBus:
     # --- live notifications (pub/sub: no history, no retries) -------------------------------
 
     async def notify(self, channel: str, message: Any) -> int:
-        """Send a JSON message to whoever listens now; returns how many received it."""
-        return int(await self._redis.publish(channel, json.dumps(message)))
+        """Send a JSON message to whoever listens now; returns how many connections got it."""
+        return await self._broadcaster.publish(channel, message)
 
-    @contextlib.asynccontextmanager
-    async def listen(self, *channels: str) -> AsyncIterator[AsyncIterator[Notification]]:
-        """Subscribe on entry (nothing sent after entering is missed) and iterate messages."""
-        pubsub = self._listen_redis.pubsub()
-        await pubsub.subscribe(*channels)
-        try:
-            # Wait for the server's confirmations: only then is a notify() sure to reach us.
-            for _ in set(channels):
-                await pubsub.get_message(timeout=None)
-            yield _notifications(pubsub)
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()
+    def listen(self, channel: str, limit: int | None = None) -> AbstractAsyncContextManager[Inbox]:
+        """Subscribe on entry (nothing sent after entering is missed); the inbox holds at most
+        `limit` unread messages before it closes."""
+        return self._broadcaster.subscribe(channel, limit)
 
-
-async def _notifications(pubsub: PubSub) -> AsyncIterator[Notification]:
-    async for message in pubsub.listen():
-        if message["type"] == "message":
-            yield Notification(text(message["channel"]), json.loads(message["data"]))
+    def listeners(self, channel: str) -> int:
+        """How many inboxes in this process read `channel`."""
+        return self._broadcaster.readers(channel)
 
 
 async def _or_none(count: Awaitable[Any]) -> int | None:

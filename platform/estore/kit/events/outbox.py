@@ -11,7 +11,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClientSession, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorDatabase
 from redis.asyncio import Redis
 
 from estore.kit.clock import Clock
@@ -49,7 +49,7 @@ class Outbox:
             [("relayed_at", 1)], expireAfterSeconds=int(self._retention)
         )
 
-    async def add(self, event: Event, *, session: AsyncIOMotorClientSession | None = None) -> None:
+    async def add(self, event: Event) -> None:
         # ObjectIds grow within a process, so sorting on _id relays in publish order.
         document = {
             "_id": new_object_id(),
@@ -59,7 +59,7 @@ class Outbox:
             "created_at": self._clock.now(),
             "relayed_at": None,
         }
-        await self._entries.insert_one(document, session=session)
+        await self._entries.insert_one(document)
 
     async def relay(self) -> int:
         """Move waiting entries to their streams, oldest first; stop at the first failure.

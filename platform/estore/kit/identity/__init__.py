@@ -15,7 +15,13 @@ from estore.kit.identity.authenticate import (
     require_role,
     require_service_or_role,
 )
-from estore.kit.identity.caller import Caller, IdentityRefused, KeysUnavailable, Role
+from estore.kit.identity.caller import (
+    STAFF,
+    Caller,
+    IdentityRefused,
+    KeysUnavailable,
+    Role,
+)
 from estore.kit.identity.context import acting_as, caller_headers, get_current_caller
 from estore.kit.identity.internal import CALLER_HEADER, CLIENT_HEADER, InternalIdentity
 from estore.kit.identity.keys import KeyRing, SigningKey
@@ -25,6 +31,7 @@ from estore.kit.identity.tokens import JwksVerifier, TokenIssuer
 __all__ = [
     "CALLER_HEADER",
     "CLIENT_HEADER",
+    "STAFF",
     "Authenticator",
     "Caller",
     "IdentityRefused",

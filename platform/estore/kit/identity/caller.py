@@ -15,6 +15,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# Who may see and act on any customer's orders, tickets, coupons and account.
+STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
+
+
 class IdentityRefused(Exception):
     """A credential was presented and is not acceptable; `reason` is safe to log."""
 

@@ -15,9 +15,8 @@ from estore.services.auth.service import AuthService
 from estore.services.auth.settings import AuthSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[AuthSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, AuthSettings)
     settings.require_secrets("jwt_private_key")
     assert settings.jwt_private_key is not None
     repo = AuthRepository(infra.db)

@@ -1,19 +1,15 @@
-"""Events the auth service publishes."""
+"""Events the auth service publishes: user:registered."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from estore.kit.events.catalog import UserRegistered
 from estore.services.auth.models import User
 
-USER_REGISTERED = "user:registered"
 
-
-def user_registered(user: User) -> dict[str, Any]:
-    """Payload v1 of `user:registered`: enough for a welcome coupon and a greeting."""
-    return {
-        "userId": user.id,
-        "email": user.email,
-        "name": user.name,
-        "registeredAt": user.created_at.isoformat(),
-    }
+def user_registered(user: User) -> UserRegistered:
+    return UserRegistered(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        registered_at=user.created_at.isoformat(),
+    )

@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from estore.kit.identity import Role
+from estore.kit.views import View
 
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -78,22 +78,12 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(min_length=10, max_length=512)]
 
 
-class PublicUser(BaseModel):
+class PublicUser(View):
     id: str
     email: str
     name: str
     roles: list[Role]
     created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> PublicUser:
-        return cls(
-            id=user.id,
-            email=user.email,
-            name=user.name,
-            roles=user.roles,
-            created_at=user.created_at,
-        )
 
 
 class TokenPair(BaseModel):

@@ -34,10 +34,6 @@ class AuthRepository:
         doc = await self._users.find_one({"email_key": key})
         return User.model_validate(doc) if doc else None
 
-    async def users_by_ids(self, ids: list[str]) -> list[User]:
-        cursor = self._users.find({"_id": {"$in": ids}})
-        return [User.model_validate(doc) async for doc in cursor]
-
     async def add_session(self, session: Session) -> None:
         await self._sessions.insert_one(session.model_dump(by_alias=True))
 

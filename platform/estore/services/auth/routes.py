@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from estore.kit.deps import client_address, service_of
 from estore.kit.errors import Forbidden
-from estore.kit.identity import Caller, require_caller
+from estore.kit.identity import STAFF, Caller, require_caller
 from estore.services.auth.models import (
-    STAFF,
     Credentials,
     PublicUser,
     RefreshRequest,

@@ -11,8 +11,9 @@ from strawberry.types import Info
 from estore.kit.deps import client_address
 from estore.kit.errors import Unauthorized, validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
-from estore.kit.identity import Role
-from estore.services.auth.models import STAFF, Credentials, PublicUser, Registration, TokenPair
+from estore.kit.identity import STAFF, Role
+from estore.kit.views import graphql_of
+from estore.services.auth.models import Credentials, PublicUser, Registration, TokenPair
 from estore.services.auth.service import AuthService
 
 RoleType = strawberry.enum(Role, name="Role")
@@ -49,14 +50,7 @@ class User:
 
     @classmethod
     def of(cls, user: PublicUser, *, revealed: bool = False) -> User:
-        return cls(
-            id=strawberry.ID(user.id),
-            name=user.name,
-            created_at=user.created_at,
-            _email=user.email,
-            _roles=list(user.roles),
-            _revealed=revealed,
-        )
+        return graphql_of(cls, user, _email=user.email, _roles=list(user.roles), _revealed=revealed)
 
     @classmethod
     async def resolve_reference(cls, info: Info[SubgraphContext, Any], id: strawberry.ID) -> User:
@@ -73,13 +67,7 @@ class AuthPayload:
 
     @classmethod
     def of(cls, pair: TokenPair) -> AuthPayload:
-        return cls(
-            access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
-            token_type=pair.token_type,
-            expires_in=pair.expires_in,
-            user=User.of(pair.user, revealed=True),
-        )
+        return graphql_of(cls, pair, user=User.of(pair.user, revealed=True))
 
 
 @strawberry.input

@@ -17,7 +17,7 @@ from estore.kit.events import EventBus
 from estore.kit.identity import Caller, Revocations, Role, TokenIssuer
 from estore.kit.ids import new_id
 from estore.kit.ratelimit import Backoff, BackoffPolicy, Limit, RateLimiter
-from estore.services.auth.events import USER_REGISTERED, user_registered
+from estore.services.auth.events import user_registered
 from estore.services.auth.models import (
     Credentials,
     PublicUser,
@@ -105,7 +105,7 @@ class AuthService:
             updated_at=now,
         )
         await self._repo.add_user(user)
-        await self._bus.publish(USER_REGISTERED, user_registered(user))
+        await self._bus.emit(user_registered(user))
         return await self._open_session(user)
 
     async def login(self, credentials: Credentials, client: str) -> TokenPair:
@@ -155,9 +155,6 @@ class AuthService:
         if user is None:
             raise NotFound(f"user {user_id} does not exist")
         return PublicUser.of(user)
-
-    async def users(self, ids: list[str]) -> list[PublicUser]:
-        return [PublicUser.of(u) for u in await self._repo.users_by_ids(ids)]
 
     async def _check_limits(self, account: str, client: str) -> None:
         # Counted per account and client, not per account: a stranger's wrong guesses must

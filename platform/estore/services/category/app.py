@@ -8,20 +8,19 @@ from estore.kit.app import create_service_app
 from estore.kit.infra import Infra
 from estore.services.category import routes
 from estore.services.category.cache import CategoryCache
-from estore.services.category.products import ProductClient
+from estore.services.category.peers import ProductPeer
 from estore.services.category.repository import CategoryRepository
 from estore.services.category.schema import build_schema
 from estore.services.category.service import CategoryService
 from estore.services.category.settings import CategorySettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[CategorySettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, CategorySettings)
     repo = CategoryRepository(infra.db)
     cache = CategoryCache(infra.redis, settings.cache_ttl_seconds)
     service = CategoryService(
-        repo, cache, ProductClient(infra.clients["product"]), infra.clock, settings
+        repo, cache, ProductPeer(infra.clients["product"]), infra.clock, settings
     )
     return create_service_app(
         infra,

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from estore.kit.views import View
+
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -40,7 +42,7 @@ class Category(BaseModel):
         return len(self.ancestors)
 
 
-class CategoryOut(BaseModel):
+class CategoryOut(View):
     id: str
     name: str
     slug: str
@@ -48,18 +50,6 @@ class CategoryOut(BaseModel):
     ancestors: list[str]
     position: int
     depth: int
-
-    @classmethod
-    def of(cls, category: Category) -> CategoryOut:
-        return cls(
-            id=category.id,
-            name=category.name,
-            slug=category.slug,
-            parent_id=category.parent_id,
-            ancestors=category.ancestors,
-            position=category.position,
-            depth=category.depth,
-        )
 
 
 class CategoryList(BaseModel):

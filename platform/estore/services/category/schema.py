@@ -10,6 +10,7 @@ from strawberry.types import Info
 from estore.kit.errors import BadRequest, validated
 from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Role
+from estore.kit.views import graphql_of
 from estore.services.category.models import Category as CategoryDoc
 from estore.services.category.models import CategoryInput, CategoryMove, CategoryRename
 from estore.services.category.service import CategoryService
@@ -51,14 +52,7 @@ class Category:
 
     @classmethod
     def of(cls, doc: CategoryDoc) -> Category:
-        return cls(
-            id=strawberry.ID(doc.id),
-            name=doc.name,
-            slug=doc.slug,
-            position=doc.position,
-            depth=doc.depth,
-            parent_id=strawberry.ID(doc.parent_id) if doc.parent_id else None,
-        )
+        return graphql_of(cls, doc, parent_id=doc.parent_id or None)
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Category:

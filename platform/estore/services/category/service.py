@@ -13,7 +13,7 @@ from estore.services.category.models import (
     CategoryRename,
     slugify,
 )
-from estore.services.category.products import ProductCounter
+from estore.services.category.peers import ProductCounter
 from estore.services.category.repository import CategoryRepository
 from estore.services.category.settings import CategorySettings
 

@@ -13,6 +13,7 @@ from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller, Role
 from estore.kit.inputs import check_count
 from estore.kit.money import MoneyType
+from estore.kit.views import graphql_of
 from estore.services.coupon.models import (
     MAX_ELIGIBLE_CATEGORIES,
     MAX_QUOTE_ITEMS,
@@ -60,22 +61,14 @@ class Coupon:
 
     @classmethod
     def of(cls, view: CouponView) -> Coupon:
-        return cls(
-            id=strawberry.ID(view.id),
-            code=view.code,
-            kind=view.kind,
+        return graphql_of(
+            cls,
+            view,
             percent_off=view.percent,
             amount_off=MoneyType.of(view.amount) if view.amount else None,
             minimum_subtotal=MoneyType.of(view.min_subtotal),
-            valid_from=view.valid_from,
-            valid_until=view.valid_until,
-            max_redemptions=view.max_redemptions,
-            max_per_customer=view.max_per_customer,
-            redeemed=view.redeemed,
             eligible_category_ids=[strawberry.ID(c) for c in view.eligible_categories],
-            active=view.active,
             personal=view.customer_id is not None,
-            description=view.description,
         )
 
 
@@ -88,12 +81,7 @@ class CouponQuote:
 
     @classmethod
     def of(cls, quote: Quote) -> CouponQuote:
-        return cls(
-            code=quote.code,
-            valid=quote.valid,
-            discount=MoneyType.of(quote.discount),
-            reason=quote.reason,
-        )
+        return graphql_of(cls, quote, discount=MoneyType.of(quote.discount))
 
 
 @strawberry.input

@@ -7,7 +7,7 @@ from typing import Any
 
 from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound
-from estore.kit.identity import Caller, Role
+from estore.kit.identity import STAFF, Caller
 from estore.kit.ids import new_id
 from estore.services.coupon import rules
 from estore.services.coupon.models import (
@@ -28,7 +28,6 @@ from estore.services.coupon.models import (
 from estore.services.coupon.repository import CouponRepository
 from estore.services.coupon.settings import CouponSettings
 
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
 SETTLE_STEP_SECONDS = 0.02
 # A claim racing another claim or release loses at most a few rounds before it sees a result.
 RACE_ROUNDS = 5

@@ -1,10 +1,11 @@
-"""Saga context: what the checkout and cancellation runners share (stores, peers, time)."""
+"""Saga context: what the checkout and cancellation steps share — the store, the peers, time."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -12,7 +13,7 @@ from estore.kit.clock import Clock
 from estore.kit.events import EventBus
 from estore.kit.identity import Caller, InternalIdentity, Role
 from estore.services.order import events
-from estore.services.order.models import Saga
+from estore.services.order.models import Order, OrderItem, Saga
 from estore.services.order.peers import CouponPeer, PaymentPeer, PeerUnavailable, ProductPeer
 from estore.services.order.repository import OrderRepository
 from estore.services.order.settings import OrderSettings
@@ -40,16 +41,54 @@ class Peers:
 
 
 @dataclass
-class SagaContext:
-    """What every saga runner needs; `checkpoint` is awaited at each point a crash can hit."""
+class SagaStore:
+    """Saga persistence: sagas and the orders they write; every save renews our lease."""
 
     repo: OrderRepository
+    clock: Clock
+    owner: str
+    lease_seconds: float
+
+    async def save(self, saga: Saga) -> None:
+        now = self.clock.now()
+        saga.updated_at = now
+        saga.owner = self.owner
+        saga.lease_until = self._lease_end(now)
+        await self.repo.save_saga(saga)
+
+    async def lease(self, saga_id: str) -> Saga | None:
+        """Become the saga's runner; None if it is finished or another instance holds it."""
+        now = self.clock.now()
+        return await self.repo.lease_saga(saga_id, self.owner, now, self._lease_end(now))
+
+    async def unfinished(self) -> list[str]:
+        return await self.repo.unfinished_saga_ids()
+
+    async def order(self, order_id: str) -> Order | None:
+        return await self.repo.get(order_id)
+
+    async def write_order(
+        self, order_id: str, changes: dict[str, Any], items: list[OrderItem] | None = None
+    ) -> None:
+        """Set the order's fields, and first its priced lines when `items` is given."""
+        if items is not None:
+            await self.repo.record_items(order_id, items)
+        await self.repo.update(order_id, changes)
+
+    def _lease_end(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease_seconds)
+
+
+@dataclass
+class SagaContext:
+    """What every saga step calls; `checkpoint` is awaited at each point a crash can hit."""
+
+    store: SagaStore
     peers: Peers
     bus: EventBus
     clock: Clock
     settings: OrderSettings
     identity: InternalIdentity
-    owner: str
     checkpoint: Checkpoint = field(default=no_checkpoint)
 
     async def announce(self, order_id: str) -> None:
@@ -57,21 +96,14 @@ class SagaContext:
 
         Pub/sub may lose a notice, which is fine for a live view: the order itself is durable.
         """
-        order = await self.repo.get(order_id)
+        order = await self.store.order(order_id)
         if order is None:
             return
         notice = events.order_status(order, self.clock.now())
         try:
-            await self.bus.notify(events.ORDER_STATUS_CHANNEL, notice)
+            await self.bus.notify(notice.NAME, notice.data())
         except Exception as exc:
             log.warning("order.status_notice_failed", order_id=order_id, error=str(exc))
-
-    async def save(self, saga: Saga) -> None:
-        now = self.clock.now()
-        saga.updated_at = now
-        saga.owner = self.owner
-        saga.lease_until = now + timedelta(seconds=self.settings.saga_lease_seconds)
-        await self.repo.save_saga(saga)
 
     def charge_key(self, saga: Saga) -> str:
         return f"order:{saga.order_id}:charge"

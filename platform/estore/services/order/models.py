@@ -10,11 +10,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from estore.kit.identity import Caller, Role
+from estore.kit.identity import STAFF, Caller
 from estore.kit.inputs import MaxItems
 from estore.kit.money import Money
-
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
 
 
 class OrderStatus(StrEnum):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
 
 import structlog
 
@@ -39,17 +38,15 @@ class SagaRunner:
         """Take a saga's lease and drive it to its end; None if someone else holds it."""
         if saga_id in self._active:
             return None
-        ctx = self.ctx
-        now = ctx.clock.now()
-        until = now + timedelta(seconds=ctx.settings.saga_lease_seconds)
-        saga = await ctx.repo.lease_saga(saga_id, ctx.owner, now, until)
+        store = self.ctx.store
+        saga = await store.lease(saga_id)
         if saga is None:
             return None
-        if saga.kind is SagaKind.CHECKOUT and await ctx.repo.get(saga.order_id) is None:
+        if saga.kind is SagaKind.CHECKOUT and await store.order(saga.order_id) is None:
             # Stopped between writing the saga and claiming the order: nothing was done.
             saga.status = SagaStatus.COMPENSATED
             saga.failure_reason = "the checkout stopped before it began"
-            await ctx.save(saga)
+            await store.save(saga)
             return saga
         return await self.run(saga)
 
@@ -57,7 +54,7 @@ class SagaRunner:
         """Resume every unfinished saga this instance may run: its own (left behind when it
         stopped, since the instance id outlives the process) and any whose lease lapsed."""
         resumed = 0
-        for saga_id in await self.ctx.repo.unfinished_saga_ids():
+        for saga_id in await self.ctx.store.unfinished():
             try:
                 if await self.resume(saga_id) is not None:
                     resumed += 1

@@ -14,6 +14,7 @@ from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller
 from estore.kit.inputs import check_count
 from estore.kit.money import MoneyType
+from estore.kit.views import graphql_of
 from estore.services.order.models import (
     MAX_CART_LINES,
     CheckoutRequest,
@@ -57,11 +58,9 @@ class OrderItemType:
 
     @classmethod
     def of(cls, item: OrderItem) -> OrderItemType:
-        return cls(
-            product_id=strawberry.ID(item.product_id),
-            sku=item.sku,
-            name=item.name,
-            quantity=item.quantity,
+        return graphql_of(
+            cls,
+            item,
             unit_price=MoneyType.of(item.unit_price),
             line_total=MoneyType.of(item.line_total),
         )
@@ -87,22 +86,13 @@ class OrderType:
 
     @classmethod
     def of(cls, order: Order) -> OrderType:
-        return cls(
-            id=strawberry.ID(order.id),
-            customer_id=strawberry.ID(order.customer_id),
-            status=order.status,
+        return graphql_of(
+            cls,
+            order,
             items=[OrderItemType.of(i) for i in order.items],
             subtotal=MoneyType.of(order.subtotal),
             discount=MoneyType.of(order.discount),
             total=MoneyType.of(order.total),
-            coupon_code=order.coupon_code,
-            payment_id=order.payment_id,
-            failure_reason=order.failure_reason,
-            cancel_reason=order.cancel_reason,
-            created_at=order.created_at,
-            updated_at=order.updated_at,
-            confirmed_at=order.confirmed_at,
-            cancelled_at=order.cancelled_at,
         )
 
     @classmethod

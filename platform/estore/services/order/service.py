@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from estore.kit.clock import Clock
 from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable
-from estore.kit.identity import Caller, Role
+from estore.kit.identity import STAFF, Caller, Role
 from estore.kit.ids import new_id
 from estore.kit.money import Money
 from estore.kit.paging import page_offset, page_size
 from estore.services.order.models import (
-    STAFF,
     CheckoutRequest,
     Order,
     OrderStatus,
@@ -31,11 +31,16 @@ SETTLE_STEP_SECONDS = 0.05
 
 
 class OrderService:
-    def __init__(self, repo: OrderRepository, runner: SagaRunner, settings: OrderSettings) -> None:
+    def __init__(
+        self, repo: OrderRepository, runner: SagaRunner, settings: OrderSettings, clock: Clock
+    ) -> None:
         self._repo = repo
         self.runner = runner
         self._settings = settings
-        self._clock = runner.ctx.clock
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        await self._repo.ensure_indexes()
 
     async def create_order(self, caller: Caller, request: CheckoutRequest) -> tuple[Order, bool]:
         """Run a checkout; returns the order and whether this call created it.

@@ -14,9 +14,8 @@ from estore.services.payment.service import PaymentService
 from estore.services.payment.settings import PaymentSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[PaymentSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, PaymentSettings)
     keys = MerchantKeys.from_settings(settings)
     repo = PaymentRepository(infra.db)
     service = PaymentService(repo, infra.clock, settings, Chaos())

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from estore.kit.money import Currency
+from estore.kit.views import View
 
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -89,7 +90,7 @@ class Charge(BaseModel):
         )
 
 
-class ChargeView(BaseModel):
+class ChargeView(View):
     """A charge as the contract shows it."""
 
     id: str
@@ -103,10 +104,6 @@ class ChargeView(BaseModel):
     description: str | None
     decline_code: DeclineCode | None
     created_at: datetime
-
-    @classmethod
-    def of(cls, charge: Charge) -> ChargeView:
-        return cls.model_validate(charge.model_dump())
 
 
 class RefundRequest(BaseModel):
@@ -129,16 +126,12 @@ class Refund(BaseModel):
     created_at: datetime
 
 
-class RefundView(BaseModel):
+class RefundView(View):
     id: str
     charge_id: str
     amount: int
     currency: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, refund: Refund) -> RefundView:
-        return cls.model_validate(refund.model_dump())
 
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]

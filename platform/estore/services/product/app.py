@@ -7,18 +7,17 @@ from fastapi import FastAPI
 from estore.kit.app import create_service_app
 from estore.kit.infra import Infra
 from estore.services.product import events, routes
-from estore.services.product.categories import CategoryClient
+from estore.services.product.peers import CategoryPeer
 from estore.services.product.repository import ProductRepository
 from estore.services.product.schema import build_schema
 from estore.services.product.service import ProductService
 from estore.services.product.settings import ProductSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[ProductSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, ProductSettings)
     repo = ProductRepository(infra.db)
-    service = ProductService(repo, CategoryClient(infra.clients["category"]), infra.clock, settings)
+    service = ProductService(repo, CategoryPeer(infra.clients["category"]), infra.clock, settings)
     events.subscribe(infra.bus, service)
     return create_service_app(
         infra,

@@ -6,10 +6,8 @@ Stock moves with reservations, never here.
 from __future__ import annotations
 
 from estore.kit.events import Event, EventBus
+from estore.kit.events.catalog import OrderCancelled, OrderConfirmed
 from estore.services.product.service import ProductService
-
-ORDER_CONFIRMED = "order:confirmed"
-ORDER_CANCELLED = "order:cancelled"
 
 
 def subscribe(bus: EventBus, service: ProductService) -> None:
@@ -22,5 +20,5 @@ def subscribe(bus: EventBus, service: ProductService) -> None:
         # Popularity counts what customers kept: ordering and cancelling must not climb it.
         await service.reverse_sale(str(event.data["order_id"]))
 
-    bus.subscribe(ORDER_CONFIRMED, on_order_confirmed)
-    bus.subscribe(ORDER_CANCELLED, on_order_cancelled)
+    bus.subscribe(OrderConfirmed.NAME, on_order_confirmed)
+    bus.subscribe(OrderCancelled.NAME, on_order_cancelled)

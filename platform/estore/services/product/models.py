@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from estore.kit.inputs import MaxItems
 from estore.kit.money import Money
+from estore.kit.views import View
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(ge=1, le=100_000)]
@@ -54,8 +55,13 @@ class ProductDoc(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def rating(self) -> float | None:
+        """The average shown to people: none before the first review."""
+        return round(self.rating_avg, 2) if self.review_count else None
 
-class Product(BaseModel):
+
+class Product(View):
     """A product as other services and clients read it."""
 
     id: str
@@ -74,27 +80,6 @@ class Product(BaseModel):
     sold: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, doc: ProductDoc) -> Product:
-        return cls(
-            id=doc.id,
-            sku=doc.sku,
-            name=doc.name,
-            description=doc.description,
-            price=doc.price,
-            stock=doc.stock,
-            reserved=doc.reserved,
-            available=doc.available,
-            category_id=doc.category_id,
-            images=doc.images,
-            attributes=doc.attributes,
-            rating=round(doc.rating_avg, 2) if doc.review_count else None,
-            review_count=doc.review_count,
-            sold=doc.sold,
-            created_at=doc.created_at,
-            updated_at=doc.updated_at,
-        )
 
 
 class ProductList(BaseModel):
@@ -273,19 +258,9 @@ class ReservationDoc(BaseModel):
     updated_at: datetime
 
 
-class Reservation(BaseModel):
+class Reservation(View):
     id: str
     reservation_key: str
     status: ReservationStatus
     items: list[ReservedItem]
     expires_at: datetime
-
-    @classmethod
-    def of(cls, doc: ReservationDoc) -> Reservation:
-        return cls(
-            id=doc.id,
-            reservation_key=doc.reservation_key,
-            status=doc.status,
-            items=doc.items,
-            expires_at=doc.expires_at,
-        )

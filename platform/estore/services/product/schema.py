@@ -15,6 +15,7 @@ from estore.kit.graphql import SubgraphContext, SubgraphSchema
 from estore.kit.identity import Caller, Role
 from estore.kit.inputs import check_count
 from estore.kit.money import MoneyType
+from estore.kit.views import graphql_of
 from estore.services.product.listing import Page, ProductSort
 from estore.services.product.listing import ProductFilter as FilterModel
 from estore.services.product.models import (
@@ -63,14 +64,7 @@ class Review:
 
     @classmethod
     def of(cls, review: ReviewModel) -> Review:
-        return cls(
-            id=strawberry.ID(review.id),
-            rating=review.rating,
-            title=review.title,
-            body=review.body,
-            created_at=review.created_at,
-            author=User(id=strawberry.ID(review.customer_id)),
-        )
+        return graphql_of(cls, review, author=User(id=strawberry.ID(review.customer_id)))
 
 
 @strawberry.type
@@ -108,23 +102,13 @@ class Product:
 
     @classmethod
     def of(cls, product: ProductModel) -> Product:
-        return cls(
-            id=strawberry.ID(product.id),
-            sku=product.sku,
-            name=product.name,
-            description=product.description,
+        return graphql_of(
+            cls,
+            product,
             price=MoneyType.of(product.price),
-            stock=product.stock,
-            available=product.available,
             in_stock=product.available > 0,
-            images=product.images,
             attributes=[Attribute(name=k, value=v) for k, v in sorted(product.attributes.items())],
-            rating=product.rating,
-            review_count=product.review_count,
-            sold=product.sold,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
-            category_id=strawberry.ID(product.category_id) if product.category_id else None,
+            category_id=product.category_id or None,
         )
 
     @classmethod

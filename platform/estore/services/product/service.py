@@ -10,7 +10,6 @@ from estore.kit.errors import BadRequest, Conflict, NotFound, validated
 from estore.kit.identity import Caller
 from estore.kit.ids import new_id
 from estore.kit.paging import page_size
-from estore.services.product.categories import CategoryDirectory
 from estore.services.product.listing import (
     Page,
     ProductFilter,
@@ -31,6 +30,7 @@ from estore.services.product.models import (
     StockChange,
     StockRecord,
 )
+from estore.services.product.peers import CategoryDirectory
 from estore.services.product.repository import ProductRepository
 from estore.services.product.reservations import Reservations
 from estore.services.product.settings import ProductSettings

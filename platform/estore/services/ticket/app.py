@@ -8,18 +8,22 @@ from estore.kit.app import create_service_app
 from estore.kit.infra import Infra
 from estore.services.ticket import chat_socket, routes
 from estore.services.ticket.chat import ChatHub
+from estore.services.ticket.peers import OrderPeer
 from estore.services.ticket.repository import TicketRepository
 from estore.services.ticket.service import TicketService
 from estore.services.ticket.settings import TicketSettings
 
 
-def create_app(infra: Infra) -> FastAPI:
+def create_app(infra: Infra[TicketSettings]) -> FastAPI:
     settings = infra.settings
-    assert isinstance(settings, TicketSettings)
     repo = TicketRepository(infra.db)
     hub = ChatHub(infra.bus, settings.ws_send_queue)
     service = TicketService(
-        repo, infra.clients["order"], infra.internal_identity, hub.publish, infra.clock, settings
+        repo,
+        OrderPeer(infra.clients["order"], infra.internal_identity),
+        hub.publish,
+        infra.clock,
+        settings,
     )
     app = create_service_app(
         infra,

@@ -1,4 +1,4 @@
-"""The live chat hub: one pub/sub subscription per ticket per instance, fanned out to inboxes.
+"""The live chat hub: each connection reads its ticket's channel through the kit's broadcaster.
 
 Messages are stored before they are published (see TicketService.post_message), so pub/sub
 only has to be fast, not reliable: a connection that misses something reconnects with
@@ -8,19 +8,14 @@ the same Redis channel, so a customer on one instance and an agent on another sh
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from estore.kit.clock import Clock, timeout_scope
-from estore.kit.events import EventBus
+from estore.kit.events import EventBus, Inbox
+from estore.kit.events.broadcast import LOST
 from estore.services.ticket.models import MessageView
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Frame = dict[str, Any]
@@ -34,131 +29,34 @@ def message_frame(message: MessageView) -> Frame:
     return {"type": "message", **message.model_dump(mode="json")}
 
 
-class InboxClosed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-OVERFLOW = "overflow"
-HUB_LOST = "hub_lost"
-
-
-class Inbox:
-    """Frames waiting for one connection, bounded: offering never waits.
-
-    A connection that lets `limit` frames pile up is too slow to follow the chat: its inbox
-    closes (reason OVERFLOW) instead of making the publisher, or anyone else, wait.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._items: deque[Frame] = deque()
-        self._limit = limit
-        self._wake = asyncio.Event()
-        self._closed = asyncio.Event()
-        self.closed: str | None = None
-
-    def offer(self, frame: Frame) -> None:
-        if self.closed is not None:
-            return
-        if len(self._items) >= self._limit:
-            self.close(OVERFLOW)
-            return
-        self._items.append(frame)
-        self._wake.set()
-
-    def close(self, reason: str) -> None:
-        if self.closed is None:
-            self.closed = reason
-        self._wake.set()
-        self._closed.set()
-
-    async def wait_closed(self) -> str:
-        """Wait until the inbox closes; returns why."""
-        await self._closed.wait()
-        assert self.closed is not None
-        return self.closed
-
-    async def get(self) -> Frame:
-        while not self._items:
-            if self.closed is not None:
-                raise InboxClosed(self.closed)
-            self._wake.clear()
-            await self._wake.wait()
-        if self.closed is not None:
-            raise InboxClosed(self.closed)
-        return self._items.popleft()
-
-
-@dataclass
-class _Room:
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    inboxes: set[Inbox] = field(default_factory=set)
-    failed: BaseException | None = None
-    task: asyncio.Task[None] | None = None
-
-
 class ChatHub:
-    """Fans each ticket's channel out to the connections this instance holds for it."""
+    """Joins each connection to its ticket's channel on the process's one pub/sub connection."""
 
     def __init__(self, bus: EventBus, inbox_limit: int) -> None:
         self._bus = bus
         self._inbox_limit = inbox_limit
-        self._rooms: dict[str, _Room] = {}
+        self._open: set[Inbox] = set()
 
     async def publish(self, message: MessageView) -> None:
         await self._bus.notify(channel(message.ticket_id), message_frame(message))
 
     @contextlib.asynccontextmanager
     async def join(self, ticket_id: str) -> AsyncIterator[Inbox]:
-        """An inbox receiving every frame published for the ticket from the moment this yields."""
-        room = self._rooms.get(ticket_id)
-        if room is None:
-            room = self._rooms[ticket_id] = _Room()
-            room.task = asyncio.create_task(self._pump(ticket_id, room), name=f"chat-{ticket_id}")
-        inbox = Inbox(self._inbox_limit)
-        room.inboxes.add(inbox)
-        try:
-            await room.ready.wait()
-            if room.failed is not None:
-                raise ConnectionError(f"chat channel unavailable: {room.failed}")
-            yield inbox
-        finally:
-            room.inboxes.discard(inbox)
-            if not room.inboxes and self._rooms.get(ticket_id) is room:
-                del self._rooms[ticket_id]
-                assert room.task is not None
-                room.task.cancel()
+        """An inbox receiving every frame published for the ticket from the moment this yields.
 
-    def rooms(self) -> int:
-        return len(self._rooms)
+        Raises ConnectionError when the channel cannot be subscribed.
+        """
+        async with self._bus.listen(channel(ticket_id), self._inbox_limit) as inbox:
+            self._open.add(inbox)
+            try:
+                yield inbox
+            finally:
+                self._open.discard(inbox)
 
     async def close(self) -> None:
-        rooms, self._rooms = list(self._rooms.values()), {}
-        for room in rooms:
-            if room.task is not None:
-                room.task.cancel()
-            for inbox in room.inboxes:
-                inbox.close(HUB_LOST)
-
-    async def _pump(self, ticket_id: str, room: _Room) -> None:
-        try:
-            async with self._bus.listen(channel(ticket_id)) as notes:
-                room.ready.set()
-                async for note in notes:
-                    for inbox in list(room.inboxes):
-                        inbox.offer(note.message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("chat channel lost", extra={"ticket": ticket_id, "error": str(exc)})
-            room.failed = exc
-        # Whatever ended the subscription, its connections can no longer trust what they get.
-        room.ready.set()
-        if self._rooms.get(ticket_id) is room:
-            del self._rooms[ticket_id]
-        for inbox in room.inboxes:
-            inbox.close(HUB_LOST)
+        """The service is stopping: every connection is told to reconnect."""
+        for inbox in list(self._open):
+            inbox.close(LOST)
 
 
 class Sequencer:

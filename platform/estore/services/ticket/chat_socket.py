@@ -31,17 +31,10 @@ from starlette.websockets import WebSocketState
 
 from estore.kit.clock import Clock
 from estore.kit.errors import NotFound, ServiceError
+from estore.kit.events import Inbox, InboxClosed
+from estore.kit.events.broadcast import OVERFLOW
 from estore.kit.identity import Authenticator, Caller, IdentityRefused, KeysUnavailable
-from estore.services.ticket.chat import (
-    OVERFLOW,
-    ChatHub,
-    Frame,
-    Inbox,
-    InboxClosed,
-    Sequencer,
-    message_frame,
-    within,
-)
+from estore.services.ticket.chat import ChatHub, Frame, Sequencer, message_frame, within
 from estore.services.ticket.models import MessageView
 from estore.services.ticket.service import TicketService
 from estore.services.ticket.settings import TicketSettings
@@ -224,7 +217,9 @@ class ChatSession:
         grace = self._ctx.settings.ws_gap_grace_seconds
         while True:
             try:
-                frame = await within(self._ctx.clock, grace if order.waiting else None, inbox.get())
+                notice = await within(
+                    self._ctx.clock, grace if order.waiting else None, inbox.get()
+                )
             except InboxClosed as closed:
                 raise _closing(closed.reason) from None
             except TimeoutError:
@@ -232,6 +227,7 @@ class ChatSession:
                 found = await self._ctx.service.messages_between(self._ticket_id, start, upto)
                 await self._deliver(order.fill([message_frame(m) for m in found]))
                 continue
+            frame: Frame = notice.message
             if frame.get("type") == "message":
                 await self._deliver(order.accept(frame))
             else:

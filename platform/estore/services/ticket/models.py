@@ -9,9 +9,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from estore.kit.errors import Conflict, Forbidden
-from estore.kit.identity import Caller, Role
+from estore.kit.identity import STAFF, Caller, Role
+from estore.kit.views import View
 
-STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
 # Order ids go into the order service's URL path: only plain id characters get that far.
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -156,7 +156,7 @@ class TicketFilter(BaseModel):
 # --- views ------------------------------------------------------------------------------------
 
 
-class MessageView(BaseModel):
+class MessageView(View):
     ticket_id: str
     seq: int
     author_id: str
@@ -164,12 +164,8 @@ class MessageView(BaseModel):
     body: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, message: Message) -> MessageView:
-        return cls.model_validate(message.model_dump(exclude={"id"}))
 
-
-class TicketView(BaseModel):
+class TicketView(View):
     id: str
     customer_id: str
     subject: str
@@ -182,10 +178,6 @@ class TicketView(BaseModel):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
-
-    @classmethod
-    def of(cls, ticket: Ticket) -> TicketView:
-        return cls.model_validate(ticket.model_dump(exclude={"customer_email"}))
 
 
 class TicketDetail(TicketView):

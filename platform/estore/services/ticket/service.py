@@ -6,14 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from estore.kit.clients import DependencyError, ServiceClient
 from estore.kit.clock import Clock
-from estore.kit.errors import Conflict, Forbidden, NotFound, Unavailable, Unprocessable
-from estore.kit.identity import Caller, InternalIdentity, acting_as
+from estore.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from estore.kit.identity import STAFF, Caller
 from estore.kit.ids import new_id
 from estore.kit.paging import page_offset, page_size
 from estore.services.ticket.models import (
-    STAFF,
     Message,
     MessagePage,
     MessageView,
@@ -27,6 +25,7 @@ from estore.services.ticket.models import (
     author_role,
     check_transition,
 )
+from estore.services.ticket.peers import OrderPeer
 from estore.services.ticket.repository import TicketRepository, decode_cursor, encode_cursor
 from estore.services.ticket.settings import TicketSettings
 
@@ -44,15 +43,13 @@ class TicketService:
     def __init__(
         self,
         repo: TicketRepository,
-        orders: ServiceClient,
-        internal: InternalIdentity,
+        orders: OrderPeer,
         publish: Publish,
         clock: Clock,
         settings: TicketSettings,
     ) -> None:
         self.repo = repo
         self._orders = orders
-        self._internal = internal
         self._publish = publish
         self._clock = clock
         self._settings = settings
@@ -206,20 +203,5 @@ class TicketService:
             raise Unprocessable("body: empty; write something")
 
     async def _check_order(self, caller: Caller, order_id: str) -> None:
-        """Ask the order service, as the caller, whether the order is theirs."""
-        try:
-            with acting_as(caller, self._internal):
-                response = await self._orders.get(f"/api/v1/orders/{order_id}")
-        except DependencyError:
-            raise Unavailable(
-                "the order service is not answering, so the order cannot be checked; "
-                "nothing was stored, try again shortly"
-            ) from None
-        if response.status_code == 200:
-            return
-        if response.status_code == 404:
+        if not await self._orders.owns(caller, order_id):
             raise OrderNotFound(f"order_id: order {order_id} is not one of your orders")
-        raise Unavailable(
-            f"the order service answered {response.status_code} while checking order "
-            f"{order_id}; nothing was stored, try again shortly"
-        )

@@ -13,7 +13,7 @@ class ProductCounter(Protocol):
         """Products filed directly under the category."""
 
 
-class ProductClient:
+class ProductPeer:
     def __init__(self, client: ServiceClient) -> None:
         self._client = client
 

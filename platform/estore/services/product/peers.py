@@ -14,7 +14,7 @@ class CategoryDirectory(Protocol):
         """The category's id and all its descendants' ids; None when there is no such category."""
 
 
-class CategoryClient:
+class CategoryPeer:
     """Reads the category service over its REST route, through the kit's resilient client."""
 
     def __init__(self, client: ServiceClient) -> None:
