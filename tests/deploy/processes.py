@@ -30,8 +30,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from estore.kit.testing import free_ports
 from tests.deploy.compose_file import ComposeService
-from tests.served import free_ports
 
 # Generous: two cores shared by several test runs; a service importing cold takes seconds.
 START_SECONDS = 90

@@ -16,6 +16,7 @@ import pytest
 from estore.cluster import SERVICES
 from estore.kit.clock import SystemClock
 from estore.kit.identity import Caller, KeyRing, Role, TokenIssuer
+from estore.kit.testing import free_ports
 from tests.deploy.compose_file import resolved, secrets_env_file
 from tests.deploy.processes import (
     START_SECONDS,
@@ -25,7 +26,6 @@ from tests.deploy.processes import (
     redis_server,
     start_order,
 )
-from tests.served import free_ports
 
 # Starting eight processes on a busy two-core machine can outlast the default 120 s.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]

@@ -21,6 +21,7 @@ from graphql import build_schema, introspection_from_schema
 from estore.cluster import SERVICES, Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Role
+from estore.kit.testing import free_ports
 from estore.seed import seed
 from loadtests import operations as ops
 from loadtests import outside, snapshot
@@ -30,7 +31,7 @@ from loadtests.outcomes import Outcome, classify
 from loadtests.scenario import Scenario, load_scenario
 from loadtests.serve import gateway_url
 from loadtests.stage import GOOD_CARD, check_operations, demo, stage
-from tests.served import free_ports, serving
+from tests.served import serving
 
 pytestmark = pytest.mark.e2e
 _keys = itertools.count()
