@@ -22,17 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import get_current_span
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
+from estore.kit.identity import Role
 from estore.seed import seed
 from loadtests import operations as ops
+from loadtests.api import Api
 from loadtests.scenario import Scenario
 from loadtests.serve import free_ports
-from loadtests.stage import stage
+from loadtests.stage import demo, stage
 
 CALIBRATIONS = Path(__file__).parent / "calibrations"
 SEARCH_WORDS = ("phone", "tv", "flash", "shirt", "lamp", "book", "earbuds", "chair")
@@ -323,8 +326,7 @@ async def measure(
         for infra in cluster.infras.values():
             redis.wrap(infra.redis)
         await seed(cluster, products=scenario.catalog_products)
-        gateway = f"http://127.0.0.1:{cluster.infras['gateway'].settings.port}"
-        fixtures = await stage(cluster, scenario, gateway)
+        fixtures = await _stage(cluster, scenario)
         visitor = Visitor(fixtures, random.Random(scenario.seed))
         visitor.shopper = await _token(cluster, _login(visitor))
         support = fixtures["support"]
@@ -343,6 +345,32 @@ async def measure(
                 cluster, visitor, name, repeats, exporter, redis, progress
             )
         return results
+
+
+class _GatewaySession:
+    """A requests-like session that posts to the cluster's gateway on the cluster's own loop.
+
+    Staging (loadtests.stage) is the Locust users' synchronous client of the public API; here it
+    runs in a thread while the loop serves the in-process (or served) cluster.
+    """
+
+    def __init__(self, cluster: Cluster, loop: asyncio.AbstractEventLoop) -> None:
+        self.cluster, self.loop = cluster, loop
+        self.headers: dict[str, str] = {}
+
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        async with self.cluster.client("gateway", timeout=30) as client:
+            return await client.post("/graphql", json=body, headers=self.headers)
+
+    def post(self, url: str, json: dict[str, Any], timeout: float) -> httpx.Response:
+        del url, timeout  # the gateway of this cluster, with the client's own timeout
+        return asyncio.run_coroutine_threadsafe(self._post(json), self.loop).result()
+
+
+async def _stage(cluster: Cluster, scenario: Scenario) -> dict[str, Any]:
+    api = Api("http://gateway")
+    api._session = _GatewaySession(cluster, asyncio.get_running_loop())  # type: ignore[assignment]
+    return await asyncio.to_thread(stage, api, scenario, demo(Role.ADMIN))
 
 
 async def _token(cluster: Cluster, request: Request) -> str:
