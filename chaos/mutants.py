@@ -18,6 +18,9 @@ from pymongo.errors import DuplicateKeyError
 from redis.exceptions import RedisError
 
 from estore.cluster import Cluster
+from estore.services.order.service import OrderService
+from estore.services.product.service import ProductService
+from estore.services.ticket.service import TicketService
 
 
 class UnknownMutant(ValueError):
@@ -32,11 +35,11 @@ class Mutant:
 
 
 def _order_ctx(cluster: Cluster) -> Any:
-    return cluster.apps["order"].state.service.runner.ctx
+    return cluster.service("order", OrderService).runner.ctx
 
 
 def _product(cluster: Cluster) -> Any:
-    return cluster.apps["product"].state.service
+    return cluster.service("product", ProductService)
 
 
 async def _nothing(*_: Any, **__: Any) -> None:
@@ -174,7 +177,7 @@ def cancellation_before_sale_forgotten(cluster: Cluster) -> None:
 
 def ticket_order_unchecked(cluster: Cluster) -> None:
     """The ticket service no longer asks the order service whose order it is."""
-    cluster.apps["ticket"].state.service._check_order = _nothing
+    cluster.service("ticket", TicketService)._check_order = _nothing
 
 
 def breaker_never_opens(cluster: Cluster) -> None:
@@ -184,7 +187,7 @@ def breaker_never_opens(cluster: Cluster) -> None:
 
 
 def recovery_skipped(cluster: Cluster) -> None:
-    runner = cluster.apps["order"].state.service.runner
+    runner = cluster.service("order", OrderService).runner
 
     async def nothing_recovered() -> int:
         return 0

@@ -27,10 +27,12 @@ from estore.kit.bootstrap import Wiring
 from estore.kit.breaker import BreakerState, CircuitBreaker
 from estore.kit.clients.policy import BreakerPolicy
 from estore.kit.faults import FaultKind, Faults
-from estore.kit.identity import CALLER_HEADER, Caller, KeyRing, Role
+from estore.kit.identity import Caller, KeyRing, Role
 from estore.kit.identity.tokens import TokenIssuer
 from estore.kit.ids import SeededIds, using
 from estore.kit.observability import configure_logging
+from estore.services.auth.service import AuthService
+from estore.services.order.service import OrderService
 
 SERVICES = ("product", "category", "coupon", "payment", "order", "auth", "ticket", "gateway")
 # Quiet time after the faults: longer than a saga lease and a few sweeps, so recovery and the
@@ -223,7 +225,9 @@ class Driver:
                     "price": {"amount": price, "currency": CURRENCY},
                     "stock": stock,
                 }
-                answer = await product.post("/api/v1/products", json=body, headers=self._as(ADMIN))
+                answer = await product.post(
+                    "/api/v1/products", json=body, headers=self.cluster.caller_headers(ADMIN)
+                )
                 _expect(answer, 201)
                 self.products.append(answer.json()["id"])
                 self.supplied[self.products[-1]] = stock
@@ -236,15 +240,14 @@ class Driver:
                     "max_redemptions": limit,
                     "max_per_customer": per_customer,
                 }
-                answer = await coupon.post("/api/v1/coupons", json=body, headers=self._as(ADMIN))
+                answer = await coupon.post(
+                    "/api/v1/coupons", json=body, headers=self.cluster.caller_headers(ADMIN)
+                )
                 _expect(answer, 201)
         self.history.add("seeded", products=self.products, stock=list(catalog.stock))
 
-    def _as(self, caller: Caller) -> dict[str, str]:
-        return {CALLER_HEADER: self.cluster.infras["order"].internal_identity.sign(caller)}
-
     def _order_runner(self) -> Any:
-        return self.cluster.apps["order"].state.service.runner
+        return self.cluster.service("order", OrderService).runner
 
     def _watch_breakers(self) -> None:
         """Watch every client's breaker: its transitions, and failure streaks it let pass."""
@@ -400,7 +403,7 @@ class Driver:
     async def _dial(self, change: dict[str, Any]) -> None:
         async with self.cluster.client("payment") as payment:
             answer = await payment.post(
-                "/api/v1/admin/behaviour", json=change, headers=self._as(ADMIN)
+                "/api/v1/admin/behaviour", json=change, headers=self.cluster.caller_headers(ADMIN)
             )
         _expect(answer, 200)
 
@@ -451,7 +454,11 @@ class Driver:
 
         async def once(copy: int) -> None:
             async with self.cluster.client("order") as order:
-                answer = await _call(order.post("/api/v1/orders", json=body, headers=self._as(who)))
+                answer = await _call(
+                    order.post(
+                        "/api/v1/orders", json=body, headers=self.cluster.caller_headers(who)
+                    )
+                )
             self.answers.setdefault(n, []).append(answer)
             self._answered(n, copy, answer)
 
@@ -469,7 +476,9 @@ class Driver:
         self.history.add("call", op=n, kind="cancel", order=order_id)
         async with self.cluster.client("order") as order:
             answer = await _call(
-                order.post(f"/api/v1/orders/{order_id}/cancel", headers=self._as(who))
+                order.post(
+                    f"/api/v1/orders/{order_id}/cancel", headers=self.cluster.caller_headers(who)
+                )
             )
         self.answers.setdefault(n, []).append(answer)
         self._answered(n, 0, answer)
@@ -481,7 +490,9 @@ class Driver:
         async with self.cluster.client("product") as product:
             answer = await _call(
                 product.patch(
-                    f"/api/v1/products/{product_id}/stock", json=body, headers=self._as(ADMIN)
+                    f"/api/v1/products/{product_id}/stock",
+                    json=body,
+                    headers=self.cluster.caller_headers(ADMIN),
                 )
             )
         if answer.status == 200:
@@ -499,14 +510,18 @@ class Driver:
         self.history.add("call", op=n, kind="ticket", order=placed[0], customer=op.customer)
         async with self.cluster.client("ticket") as ticket:
             answer = await _call(
-                ticket.post("/api/v1/tickets", json=body, headers=self._as(_customer(op.customer)))
+                ticket.post(
+                    "/api/v1/tickets",
+                    json=body,
+                    headers=self.cluster.caller_headers(_customer(op.customer)),
+                )
             )
         self.answers.setdefault(n, []).append(answer)
         self._answered(n, 0, answer)
 
     async def _account(self, n: int, op: Operation) -> None:
         """A signed-in read through the gateway: it verifies the token by auth's JWKS."""
-        issuer = self._forger() if op.forged else self.cluster.apps["auth"].state.service.issuer
+        issuer = self._forger() if op.forged else self.cluster.service("auth", AuthService).issuer
         token = issuer.issue_access_token(_customer(op.customer))
         self.history.add("call", op=n, kind="account", customer=op.customer, forged=op.forged)
         async with self.cluster.client("gateway") as gateway:

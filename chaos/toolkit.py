@@ -28,9 +28,10 @@ from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.clock import Clock, SystemClock
 from estore.kit.faults import Faults
-from estore.kit.identity import CALLER_HEADER, Caller, KeyRing, Role
+from estore.kit.identity import Caller, KeyRing, Role
 from estore.kit.identity.tokens import TokenIssuer
 from estore.kit.ids import SeededIds, using
+from estore.services.auth.service import AuthService
 
 T = TypeVar("T")
 SERVICES = ("product", "category", "coupon", "payment", "order", "auth", "ticket", "gateway")
@@ -126,7 +127,9 @@ class Session:
         # Categories are made through the category subgraph's GraphQL mutation only.
         create = {"query": 'mutation { createCategory(input: {name: "Experiments"}) { id } }'}
         async with self.cluster.client("category") as category:
-            answer = await category.post("/graphql", json=create, headers=self.as_(ADMIN))
+            answer = await category.post(
+                "/graphql", json=create, headers=self.cluster.caller_headers(ADMIN)
+            )
             answer.raise_for_status()
             self.category = answer.json()["data"]["createCategory"]["id"]
         async with self.cluster.client("product") as product:
@@ -137,20 +140,21 @@ class Session:
                     "price": {"amount": 1000 + n, "currency": CURRENCY},
                     "stock": 10_000,
                 }
-                answer = await product.post("/api/v1/products", json=body, headers=self.as_(ADMIN))
+                answer = await product.post(
+                    "/api/v1/products", json=body, headers=self.cluster.caller_headers(ADMIN)
+                )
                 answer.raise_for_status()
                 self.products.append(answer.json()["id"])
         async with self.cluster.client("coupon") as coupon:
             body = {"code": "EXPERIMENT", "kind": "PERCENT", "percent": 10}
-            answer = await coupon.post("/api/v1/coupons", json=body, headers=self.as_(ADMIN))
+            answer = await coupon.post(
+                "/api/v1/coupons", json=body, headers=self.cluster.caller_headers(ADMIN)
+            )
             answer.raise_for_status()
-
-    def as_(self, caller: Caller) -> dict[str, str]:
-        return {CALLER_HEADER: self.cluster.infras["order"].internal_identity.sign(caller)}
 
     def bearer(self, forged: bool = False) -> dict[str, str]:
         """A token for the shopper, signed by auth (or by a key auth never published)."""
-        issuer = self.cluster.apps["auth"].state.service.issuer
+        issuer = self.cluster.service("auth", AuthService).issuer
         if forged:
             settings = self.cluster.infras["auth"].settings
             issuer = TokenIssuer(
@@ -310,7 +314,9 @@ def checkout() -> dict[str, Any]:
     async def place() -> dict[str, Any]:
         started = s.clock.monotonic()
         async with s.cluster.client("order") as order:
-            answer = await order.post("/api/v1/orders", json=body, headers=s.as_(SHOPPER))
+            answer = await order.post(
+                "/api/v1/orders", json=body, headers=s.cluster.caller_headers(SHOPPER)
+            )
         figures = _checkout_figures(answer, s.clock.monotonic() - started)
         if figures["order_status"] == "CONFIRMED":
             s.last_order = answer.json()["id"]
@@ -370,7 +376,9 @@ def open_ticket() -> dict[str, Any]:
     async def post() -> dict[str, Any]:
         started = s.clock.monotonic()
         async with s.cluster.client("ticket") as ticket:
-            answer = await ticket.post("/api/v1/tickets", json=body, headers=s.as_(SHOPPER))
+            answer = await ticket.post(
+                "/api/v1/tickets", json=body, headers=s.cluster.caller_headers(SHOPPER)
+            )
         return _checkout_figures(answer, s.clock.monotonic() - started)
 
     return s.run(post())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, CLIENT_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
 
 ADMIN = Caller(user_id="admin-1", email="admin@example.com", roles=frozenset({Role.ADMIN}))
 SUPPORT = Caller(user_id="support-1", email="help@example.com", roles=frozenset({Role.SUPPORT}))
@@ -13,11 +13,9 @@ BOB = Caller(user_id="bob", email="bob@example.com", roles=frozenset({Role.CUSTO
 
 def as_caller(cluster: Cluster, caller: Caller) -> dict[str, str]:
     """The header another service (or the gateway) sends on `caller`'s behalf."""
-    service = next(iter(cluster.infras))
-    return {CALLER_HEADER: cluster.infras[service].internal_identity.sign(caller)}
+    return cluster.caller_headers(caller)
 
 
 def as_gateway(cluster: Cluster, address: str = "203.0.113.7") -> dict[str, str]:
     """The header the gateway sends for an anonymous shopper: the client's address, signed."""
-    service = next(iter(cluster.infras))
-    return {CLIENT_HEADER: cluster.infras[service].internal_identity.sign_client(address)}
+    return cluster.client_headers(address)

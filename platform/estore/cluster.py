@@ -17,7 +17,7 @@ from estore.gateway.app import create_app as create_gateway_app
 from estore.gateway.settings import GatewaySettings
 from estore.kit.app import app_service
 from estore.kit.bootstrap import Wiring, build_infra, http_transport
-from estore.kit.identity import KeyRing
+from estore.kit.identity import CALLER_HEADER, CLIENT_HEADER, Caller, InternalIdentity, KeyRing
 from estore.kit.infra import Infra, S
 from estore.kit.transport import InProcessTransport
 from estore.services.auth.app import create_app as create_auth_app
@@ -166,6 +166,20 @@ class Cluster:
     def service(self, name: str, kind: type[T]) -> T:
         """One service's use cases, typed: `cluster.service("order", OrderService)`."""
         return app_service(self.apps[name], kind)
+
+    def caller_headers(self, caller: Caller) -> dict[str, str]:
+        """The header a peer service or the gateway sends on `caller`'s behalf.
+
+        Every service signs with the cluster's one internal key, so any service's identity will do.
+        """
+        return {CALLER_HEADER: self._internal_identity().sign(caller)}
+
+    def client_headers(self, address: str) -> dict[str, str]:
+        """The header the gateway sends for an anonymous shopper: the client's address, signed."""
+        return {CLIENT_HEADER: self._internal_identity().sign_client(address)}
+
+    def _internal_identity(self) -> InternalIdentity:
+        return next(iter(self.infras.values())).internal_identity
 
     def client(self, name: str, **kwargs: Any) -> httpx.AsyncClient:
         """An HTTP client to one service: in-process, or over loopback when served."""

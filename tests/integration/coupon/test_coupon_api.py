@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
 from estore.services.auth.service import AuthService
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -21,7 +21,7 @@ def signed(cluster: Cluster, user_id: str = "alice", *roles: Role) -> dict[str, 
     caller = Caller(
         user_id=user_id, email=f"{user_id}@example.com", roles=frozenset(roles or {Role.CUSTOMER})
     )
-    return {CALLER_HEADER: cluster.infras["coupon"].internal_identity.sign(caller)}
+    return cluster.caller_headers(caller)
 
 
 @pytest.fixture

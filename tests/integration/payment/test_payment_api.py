@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -34,7 +34,7 @@ def signed(cluster: Cluster, *roles: Role, user_id: str = "cust-1") -> dict[str,
     caller = Caller(
         user_id=user_id, email=f"{user_id}@example.com", roles=frozenset(roles or {Role.CUSTOMER})
     )
-    return {CALLER_HEADER: cluster.infras["payment"].internal_identity.sign(caller)}
+    return cluster.caller_headers(caller)
 
 
 @pytest.fixture
