@@ -123,7 +123,7 @@ async def cluster() -> AsyncIterator[Cluster]:
 def credentials(cluster: Cluster, service: str) -> dict[str, str]:
     """What gets a request past authentication, so the body is what gets judged."""
     admin = Caller(user_id="fuzz-admin", email="fuzz@example.com", roles=frozenset({Role.ADMIN}))
-    headers = {"X-Estore-Caller": cluster.infras[service].internal_identity.sign(admin)}
+    headers = cluster.caller_headers(admin)
     merchant_key = getattr(cluster.infras[service].settings, "payment_secret_key", None)
     if merchant_key is not None:
         headers["Authorization"] = f"Bearer {merchant_key.get_secret_value()}"

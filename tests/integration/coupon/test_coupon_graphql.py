@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -39,7 +39,7 @@ async def graphql(
             email=f"{user}@example.com",
             roles=frozenset(roles or {Role.CUSTOMER}),
         )
-        headers[CALLER_HEADER] = cluster.infras["coupon"].internal_identity.sign(caller)
+        headers |= cluster.caller_headers(caller)
     async with cluster.client("coupon", headers=headers) as client:
         response = await client.post(
             "/graphql", json={"query": query, "variables": variables or {}}

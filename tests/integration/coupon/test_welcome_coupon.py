@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from estore.cluster import Cluster
-from estore.kit.identity import CALLER_HEADER, Caller, Role
+from estore.kit.identity import Caller, Role
 from estore.services.coupon.service import CouponService
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -27,7 +27,7 @@ async def register(cluster: Cluster) -> str:
 
 async def mine(cluster: Cluster, user_id: str) -> list[dict[str, Any]]:
     caller = Caller(user_id=user_id, email=ALICE["email"], roles=frozenset({Role.CUSTOMER}))
-    headers = {CALLER_HEADER: cluster.infras["coupon"].internal_identity.sign(caller)}
+    headers = cluster.caller_headers(caller)
     async with cluster.client("coupon", headers=headers) as coupons:
         response = await coupons.get("/api/v1/coupons/mine")
     items: list[dict[str, Any]] = response.json()["items"]
