@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
 import math
 from datetime import UTC, datetime, timedelta
+
+from estore.kit.clock import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 # A loop that never goes idle is a bug in the run (a busy loop), not something to wait out.
@@ -28,29 +29,19 @@ class RealTimeWait(RuntimeError):
     """A task waits on the real clock (an asyncio timer): simulated time cannot replay it."""
 
 
-class SimClock:
-    """The `estore.kit.clock.Clock` interface over simulated time, plus the driver's controls."""
+class SimClock(FakeClock):
+    """The `estore.kit.clock.Clock` interface over simulated time, plus the driver's controls.
+
+    Sleepers queue as on a FakeClock; what differs is who moves time: `run_until` jumps to the
+    next wake-up only once the loop is idle.
+    """
 
     def __init__(self, start: datetime = START) -> None:
-        self._start = start
-        self._elapsed = 0.0
+        super().__init__(start)
         self._jumped = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=self._elapsed + self._jumped)
-
-    def monotonic(self) -> float:
-        return self._elapsed
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        wake = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._order), wake))
-        await wake
+        return super().now() + timedelta(seconds=self._jumped)
 
     def jump(self, seconds: float) -> None:
         """Move wall time (`now`) forward without waking anyone: a clock step for TTLs."""
