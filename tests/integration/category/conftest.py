@@ -1,4 +1,4 @@
-"""Category integration fixtures: a cluster of auth, product and category, and signed callers."""
+"""Category integration fixtures: a cluster of auth, product and category."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from estore.cluster import Cluster
-from tests.callers import ADMIN, ALICE, as_caller
 from tests.conftest import cluster_of
 
 cluster = cluster_of("auth", "product", "category")
@@ -19,12 +18,3 @@ async def category(fresh: Cluster) -> AsyncIterator[httpx.AsyncClient]:
     async with fresh.client("category") as client:
         yield client
 
-
-@pytest.fixture
-def admin(fresh: Cluster) -> dict[str, str]:
-    return as_caller(fresh, ADMIN)
-
-
-@pytest.fixture
-def alice(fresh: Cluster) -> dict[str, str]:
-    return as_caller(fresh, ALICE)
