@@ -1,4 +1,4 @@
-"""Consumer pact order -> payment: charge a card, find a charge by key, refund a charge.
+"""Consumer pact order -> payment: charge a card, find or void a charge by key, refund.
 
 Every request carries the merchant's secret key (the pact holds only its shape; provider
 verification replays it with the real key) and no signed caller: the processor is outside.
@@ -135,6 +135,46 @@ async def test_order_learns_that_no_charge_was_made_under_a_key(book: PactBook) 
     )
     async with served_client(pact, "payment", forwards_caller=False) as client:
         assert await merchant(client).find(KEY) is None
+    book.record(pact)
+
+
+async def test_order_closes_an_unused_key_so_no_late_charge_lands(book: PactBook) -> None:
+    pact = expect(
+        book,
+        "a request to void a key no charge was made under",
+        state="the processor accepts cards",
+        method="POST",
+        path="/api/v1/charges/voids",
+        body={"idempotency_key": KEY},
+        status=200,
+        response={
+            "id": match.regex(CHARGE_ID, regex=ID),
+            "idempotency_key": KEY,
+            "status": "VOIDED",
+            "amount": match.int(0),
+        },
+    )
+    async with served_client(pact, "payment", forwards_caller=False) as client:
+        voided = await merchant(client).void(KEY)
+    assert voided["status"] == "VOIDED"
+    book.record(pact)
+
+
+async def test_order_voiding_a_used_key_learns_the_charge_made_under_it(book: PactBook) -> None:
+    pact = expect(
+        book,
+        "a request to void a key a charge was made under",
+        state="a charge was made under a key",
+        params={"idempotency_key": KEY},
+        method="POST",
+        path="/api/v1/charges/voids",
+        body={"idempotency_key": KEY},
+        status=200,
+        response=charge(),
+    )
+    async with served_client(pact, "payment", forwards_caller=False) as client:
+        found = await merchant(client).void(KEY)
+    assert found["status"] == "SUCCEEDED"
     book.record(pact)
 
 

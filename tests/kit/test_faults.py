@@ -231,8 +231,9 @@ async def test_faults_are_kept_per_dependency(
         lambda f: f.inject_outage("product", rate=0.0),
         lambda f: f.inject_latency("product", 0.5, up_to=0.1),
         lambda f: f.inject_timeout("product", times=0),
+        lambda f: f.inject_late("product", 0.0),
     ],
-    ids=["not-an-error-status", "zero-rate", "inverted-range", "zero-times"],
+    ids=["not-an-error-status", "zero-rate", "inverted-range", "zero-times", "not-late"],
 )
 def test_meaningless_faults_are_refused(arm: Any) -> None:
     with pytest.raises(ValueError):
@@ -251,6 +252,25 @@ async def test_reset_fault_lets_the_dependency_act_and_loses_its_answer(
     assert product.hits == 1  # the work was done; only the answer was lost
     assert [i.kind for i in faults.history] == ["reset"]
     assert (await clock.drive(client.post("/items/2"))).json() == {"item": "2"}
+
+
+async def test_late_fault_loses_the_answer_at_once_and_delivers_the_request_later(
+    product: Product, clock: FakeClock, faults: Faults
+) -> None:
+    faults.inject_late("product", 30.0, times=1)
+    client = make_client(product, clock, faults)
+
+    with pytest.raises(DependencyUnavailable) as lost:
+        await clock.drive(client.post("/items/1"))
+    assert lost.value.maybe_sent  # the caller must not conclude that nothing was done
+    assert product.hits == 0
+
+    await clock.advance(29.0)
+    assert product.hits == 0
+    await clock.advance(1.0)
+    await asyncio.sleep(0.01)  # the in-process transport answers over a few loop turns
+    assert product.hits == 1
+    assert [i.kind for i in faults.history] == ["late"]
 
 
 def test_disarming_one_kind_leaves_the_dependencys_other_faults_armed(faults: Faults) -> None:

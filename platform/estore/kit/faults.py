@@ -4,8 +4,10 @@
 so retries, breakers and deadlines meet an injected fault exactly as they would a real one:
 latency sleeps on the injected clock, an error fault answers with that status, a timeout
 fault hangs until the caller's deadline cancels it, an outage raises `httpx.ConnectError`,
-and a reset lets the request reach the dependency and loses its answer on the way back
-(`httpx.RemoteProtocolError`): the work was done, the caller cannot know it.
+a reset lets the request reach the dependency and loses its answer on the way back
+(`httpx.RemoteProtocolError`): the work was done, the caller cannot know it; and a late
+delivery drops the connection at once but hands the request to the dependency some seconds
+later, as the request of a caller that died arrives after it was given up for lost.
 Whether a fault fires is drawn from one seeded RNG, so a run with the same seed and the same
 call order injects the same faults. What was injected is counted and recorded.
 """
@@ -22,19 +24,27 @@ import httpx
 
 from estore.kit.clock import Clock
 
-FaultKind = Literal["latency", "error", "timeout", "outage", "reset"]
+FaultKind = Literal["latency", "error", "timeout", "outage", "late", "reset"]
 
 # Latency runs first and lets the call go on; the others end the attempt. Among those, the
 # harshest wins, so an outage armed alongside an error fault looks like an outage.
-_ORDER: dict[FaultKind, int] = {"latency": 0, "outage": 1, "timeout": 2, "error": 3, "reset": 4}
+_ORDER: dict[FaultKind, int] = {
+    "latency": 0,
+    "outage": 1,
+    "timeout": 2,
+    "error": 3,
+    "late": 4,
+    "reset": 5,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
     """One armed fault, firing on a `rate` share of attempts.
 
-    `seconds`/`up_to` are for latency, `status` for error responses; `times` limits how often
-    it fires before it disarms itself (None: until cleared).
+    `seconds`/`up_to` are for latency (`seconds` also for a late delivery's delay), `status`
+    for error responses; `times` limits how often it fires before it disarms itself (None:
+    until cleared).
     """
 
     kind: FaultKind
@@ -64,6 +74,7 @@ class Faults:
         self._left: dict[tuple[str, FaultKind], int] = {}
         self._counts: Counter[tuple[str, FaultKind]] = Counter()
         self._history: deque[Injection] = deque(maxlen=history)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     def reseed(self, seed: int) -> None:
         """Restart the draws from `seed`: the same armings then fire on the same attempts."""
@@ -109,11 +120,24 @@ class Faults:
         """Let calls reach the dependency, then drop the connection before the answer."""
         self._arm(dependency, Fault("reset", rate, times=times))
 
+    def inject_late(
+        self, dependency: str, seconds: float, *, rate: float = 1.0, times: int | None = None
+    ) -> None:
+        """Drop the connection at once; the request still reaches the dependency `seconds` later."""
+        if seconds <= 0:
+            raise ValueError("a late delivery is at least some time late")
+        self._arm(dependency, Fault("late", rate, seconds=seconds, times=times))
+
     def clear(self, dependency: str | None = None) -> None:
         """Disarm every fault, or those of one dependency. Counts and history are kept."""
         for dep in list(self._armed) if dependency is None else [dependency]:
             for fault in self._armed.pop(dep, ()):
                 self._left.pop((dep, fault.kind), None)
+
+    async def delivered(self) -> None:
+        """Wait until every late request has reached its dependency (or been lost)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight)
 
     def armed(self, dependency: str) -> bool:
         return dependency in self._armed
@@ -142,15 +166,51 @@ class Faults:
         return out
 
     async def apply(
-        self, dependency: str, request: httpx.Request, clock: Clock
+        self,
+        dependency: str,
+        request: httpx.Request,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport,
     ) -> httpx.Response | None:
         """Play the faults armed for `dependency` on one attempt, in the caller's time.
 
         Returns an injected response, raises `httpx.ConnectError` for an outage, hangs for a
-        timeout, or returns None to let the attempt go on to the transport.
+        timeout, raises `httpx.RemoteProtocolError` for a late delivery (after sending the
+        request on through `transport` later), or returns None to let the attempt go on.
         """
         fault = await self.strike(dependency, clock)
-        return None if fault is None else await _terminal(fault, request)
+        if fault is None:
+            return None
+        if fault.kind == "late":
+            self._deliver_later(transport, request, clock, fault.seconds)
+            raise httpx.RemoteProtocolError(
+                "injected late delivery: the connection dropped; the request arrives later",
+                request=request,
+            )
+        return await _terminal(fault, request)
+
+    def _deliver_later(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        request: httpx.Request,
+        clock: Clock,
+        seconds: float,
+    ) -> None:
+        due = clock.monotonic() + seconds  # from now, however late the task first runs
+
+        async def deliver() -> None:
+            await clock.sleep(due - clock.monotonic())
+            try:
+                response = await transport.handle_async_request(request)
+                await response.aread()
+                await response.aclose()
+            except httpx.HTTPError:
+                pass  # lost after all: nobody is waiting for it either way
+
+        # The task is kept until it ends: nothing else holds it, and a collected task never runs.
+        task = asyncio.get_running_loop().create_task(deliver(), name=f"late-{request.url.path}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def strike(self, dependency: str, clock: Clock) -> Fault | None:
         """Play the faults armed for `dependency` on one call of any kind (a store command too).

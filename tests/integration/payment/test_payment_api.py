@@ -130,6 +130,58 @@ async def test_an_unknown_idempotency_key_is_not_found(payment: httpx.AsyncClien
     assert response.json()["error"]["code"] == "not_found"
 
 
+async def test_voiding_an_unused_key_refuses_any_charge_sent_under_it_later(
+    payment: httpx.AsyncClient,
+) -> None:
+    voided = await payment.post("/api/v1/charges/voids", json={"idempotency_key": "order-1"})
+    assert voided.status_code == 200
+    assert (voided.json()["status"], voided.json()["amount"]) == ("VOIDED", 0)
+
+    late = await payment.post("/api/v1/charges", json=charge_body())
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "charge_voided"
+    again = await payment.post("/api/v1/charges/voids", json={"idempotency_key": "order-1"})
+    assert again.json() == voided.json(), "a void is idempotent"
+    refund = await payment.post(
+        f"/api/v1/charges/{voided.json()['id']}/refunds", json={"idempotency_key": "r1"}
+    )
+    assert refund.status_code == 409, "nothing was taken, so nothing can be given back"
+
+
+async def test_voiding_a_used_key_answers_the_charge_made_under_it(
+    payment: httpx.AsyncClient,
+) -> None:
+    made = await charge(payment)
+    voided = await payment.post("/api/v1/charges/voids", json={"idempotency_key": "order-1"})
+    assert voided.status_code == 200
+    assert voided.json() == made
+    replay = await payment.post("/api/v1/charges", json=charge_body())
+    assert replay.status_code == 200, "the charge stands and replays as before"
+
+
+async def test_a_void_racing_a_charge_under_one_key_leaves_exactly_one_outcome(
+    payment: httpx.AsyncClient,
+) -> None:
+    void, made = await asyncio.gather(
+        payment.post("/api/v1/charges/voids", json={"idempotency_key": "order-1"}),
+        payment.post("/api/v1/charges", json=charge_body()),
+    )
+    final = (await payment.get("/api/v1/charges", params={"idempotency_key": "order-1"})).json()
+    assert void.json() == final
+    if final["status"] == "VOIDED":
+        assert made.status_code == 409
+    else:
+        assert made.status_code == 201 and made.json() == final
+
+
+async def test_voids_come_only_from_the_merchant(fresh: Cluster) -> None:
+    async with fresh.client("payment") as anonymous:
+        response = await anonymous.post(
+            "/api/v1/charges/voids", json={"idempotency_key": "order-1"}
+        )
+    assert response.status_code == 401
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

@@ -236,6 +236,7 @@ class FakePayments:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout_rate: float = 0.0
     hang_next: int = 0
+    refused_as_voided: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def charged(self) -> int:
@@ -248,6 +249,9 @@ class FakePayments:
         key = body["idempotency_key"]
         existing = self.charges.get(key)
         if existing is not None:
+            if existing["status"] == "VOIDED":
+                self.refused_as_voided += 1
+                return _error(409, "charge_voided", "this key was voided; nothing was charged")
             if existing["amount"] != body["amount"]:
                 return _error(409, "idempotency_mismatch", "different amount for this key")
             return self._answer(existing, 200)
@@ -268,6 +272,13 @@ class FakePayments:
             # Charged, then silent: the caller's deadline ends the wait (the ambiguous case).
             await asyncio.get_running_loop().create_future()
         return self._answer(charge, 201)
+
+    def void(self, key: str) -> JSONResponse:
+        """The charge under `key`, or a void that refuses any charge sent under it later."""
+        tombstone = {"id": uuid.uuid4().hex, "idempotency_key": key, "status": "VOIDED"}
+        return JSONResponse(
+            self.charges.setdefault(key, tombstone | {"amount": 0, "currency": "", "refunded": 0})
+        )
 
     def _answer(self, charge: dict[str, Any], status: int) -> JSONResponse:
         if charge["status"] == "DECLINED":
@@ -303,6 +314,10 @@ class FakePayments:
             if found is None:
                 return _error(404, "not_found", "no charge with this key")
             return JSONResponse(found)
+
+        @app.post("/api/v1/charges/voids")
+        async def void(request: Request) -> JSONResponse:
+            return self.void((await request.json())["idempotency_key"])
 
         @app.post("/api/v1/charges/{charge_id}/refunds")
         async def refund(charge_id: str, request: Request) -> JSONResponse:

@@ -118,3 +118,26 @@ async def test_a_live_saga_is_not_taken_over_by_another_instances_sweeper(world:
     world.clock.advance(world.settings.saga_lease_seconds + 1)
     assert await other.runner.recover() == 1
     await world.assert_invariants(STOCK)
+
+
+async def test_a_charge_still_on_its_way_when_recovery_decides_is_refused_not_taken(
+    world: World,
+) -> None:
+    # Every charge attempt's connection drops at once and its request lands a second later,
+    # as a dead process's charge does: recovery must close the key, or money is taken for an
+    # order it has just failed.
+    world.faults.inject_late("payment", 1.0)
+    service = await world.service()
+    order, _ = await service.create_order(ALICE, checkout(("p1", 1)))
+    assert order.status is OrderStatus.PENDING, "whether the card was charged is unknown"
+    world.faults.clear()
+    world.clock.advance(60)  # the lease lapses and the payment breaker cools down
+
+    await service.runner.recover()
+    await world.faults.delivered()
+
+    after = await service.order(ALICE, order.id)
+    assert after.status is OrderStatus.FAILED
+    assert world.payments.refused_as_voided >= 1, "the late charges did arrive"
+    assert world.payments.charged() == 0
+    await world.assert_invariants({"p1": 10})

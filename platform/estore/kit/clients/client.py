@@ -280,7 +280,7 @@ class ServiceClient:
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         # Faults act inside the attempt, so its timeout cuts an injected hang as a real one.
         if self.faults is not None and self.faults.armed(self.name):
-            injected = await self.faults.apply(self.name, request, self._clock)
+            injected = await self.faults.apply(self.name, request, self._clock, self.transport)
             if injected is not None:
                 return injected
         response = await self.transport.handle_async_request(request)

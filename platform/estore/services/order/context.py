@@ -109,9 +109,12 @@ class SagaContext:
         return f"order:{saga.order_id}:charge"
 
     async def refund_charge(self, saga: Saga) -> None:
-        """Refund whatever the order's charge key took and has not yet given back."""
-        charge = await self.peers.payment.find(self.charge_key(saga))
-        if charge is None or charge.get("status") != "SUCCEEDED":
+        """Refund whatever the order's charge key took and has not yet given back.
+
+        The key is voided first, so a charge still on its way cannot land after the refund.
+        """
+        charge = await self.peers.payment.void(self.charge_key(saga))
+        if charge.get("status") != "SUCCEEDED":
             return
         if int(charge.get("refunded", 0)) >= int(charge["amount"]):
             return

@@ -228,6 +228,24 @@ class PaymentPeer:
         charge: dict[str, Any] = response.json()
         return charge
 
+    async def void(self, idempotency_key: str) -> dict[str, Any]:
+        """Close the key: the charge made under it, or a void that no late charge gets past.
+
+        Whoever decides "nothing was charged" without having heard the charge's answer asks
+        this, never `find`: a charge sent by a process that died may still be on its way.
+        """
+        response = await _call(
+            self._client,
+            "POST",
+            "/api/v1/charges/voids",
+            json={"idempotency_key": idempotency_key},
+            **self._options,
+        )
+        if response.status_code != 200:
+            raise _unexpected("payment", response)
+        charge: dict[str, Any] = response.json()
+        return charge
+
     async def refund(self, charge_id: str, idempotency_key: str) -> None:
         """Refund what is left of the charge; one already fully refunded counts as done."""
         response = await _call(

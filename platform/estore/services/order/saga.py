@@ -172,7 +172,9 @@ async def charge(ctx: SagaContext, saga: Saga, card_number: str | None) -> None:
     payment = ctx.peers.payment
     key = ctx.charge_key(saga)
     if card_number is None:
-        saga.charge_id = _charged(await payment.find(key))
+        # Resumed after a crash: the dead process's charge may still be on its way, so close
+        # the key rather than look it up; whatever it then says was charged is final.
+        saga.charge_id = _charged(await payment.void(key))
         if saga.charge_id is None:
             raise Rejected(
                 "the checkout was interrupted before payment; nothing was charged",
@@ -313,7 +315,8 @@ async def _price_what_was_asked(ctx: SagaContext, saga: Saga) -> None:
 
 
 def _charged(found: dict[str, Any] | None) -> str | None:
-    if found is None:
+    """The charge's id if it succeeded; None if nothing was (or now can be) charged."""
+    if found is None or found.get("status") == "VOIDED":
         return None
     if found.get("status") == "SUCCEEDED":
         return str(found["id"])

@@ -17,6 +17,9 @@ IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
 class ChargeStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     DECLINED = "DECLINED"
+    # The key was closed before any charge was made under it: a charge that arrives later
+    # under that key (sent by a caller that died) is refused, so nothing is ever taken.
+    VOIDED = "VOIDED"
 
 
 class DeclineCode(StrEnum):
@@ -80,6 +83,20 @@ class Charge(BaseModel):
     decline_code: DeclineCode | None = None
     created_at: datetime
 
+    @classmethod
+    def void(cls, id: str, idempotency_key: str, at: datetime) -> Charge:
+        """The tombstone of a key closed unused: no amount, no card, no customer."""
+        return cls(
+            _id=id,
+            idempotency_key=idempotency_key,
+            status=ChargeStatus.VOIDED,
+            amount=0,
+            currency="",
+            customer_id="",
+            card_last4="",
+            created_at=at,
+        )
+
     def same_request(self, request: ChargeRequest) -> bool:
         """Whether a replayed key asks for what was recorded under it."""
         return (
@@ -104,6 +121,12 @@ class ChargeView(View):
     description: str | None
     decline_code: DeclineCode | None
     created_at: datetime
+
+
+class VoidRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    idempotency_key: IdempotencyKey
 
 
 class RefundRequest(BaseModel):

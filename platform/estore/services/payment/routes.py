@@ -16,6 +16,7 @@ from estore.services.payment.models import (
     ChargeView,
     RefundRequest,
     RefundView,
+    VoidRequest,
 )
 from estore.services.payment.service import PaymentService
 
@@ -32,7 +33,7 @@ def _error(description: str) -> dict[str, Any]:
 
 CHARGE_ERRORS: dict[int | str, dict[str, Any]] = {
     402: _error("The card was declined; details carry the decline_code"),
-    409: _error("The idempotency key was used for a different charge"),
+    409: _error("The idempotency key was used for a different charge, or voided"),
     504: _error("Timed out after recording the charge: look it up by idempotency key"),
 }
 REFUND_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -63,6 +64,12 @@ async def charge_by_key(
     service: Service,
 ) -> ChargeView:
     return await service.charge_by_key(idempotency_key)
+
+
+@router.post("/charges/voids", dependencies=[Merchant])
+async def void(body: VoidRequest, service: Service) -> ChargeView:
+    """Close an idempotency key: the charge made under it, or a void no later charge passes."""
+    return await service.void(body)
 
 
 @router.get(

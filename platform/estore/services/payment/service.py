@@ -20,6 +20,7 @@ from estore.services.payment.models import (
     Refund,
     RefundRequest,
     RefundView,
+    VoidRequest,
 )
 from estore.services.payment.repository import PaymentRepository
 from estore.services.payment.settings import PaymentSettings
@@ -47,6 +48,10 @@ class ProcessorTimeout(ServiceError):
 
 class IdempotencyMismatch(Conflict):
     code = "idempotency_mismatch"
+
+
+class ChargeVoided(Conflict):
+    code = "charge_voided"
 
 
 class RefundExceedsCharge(Conflict):
@@ -94,6 +99,16 @@ class PaymentService:
         if charge is None:
             raise NotFound(f"no charge has idempotency key {key!r}")
         return ChargeView.of(charge)
+
+    async def void(self, request: VoidRequest) -> ChargeView:
+        """What was charged under the key, or a void that refuses any later charge under it.
+
+        A caller that lost track of a charge (its process died mid-request) asks this rather
+        than a plain look-up: a request still on its way could otherwise be charged after the
+        caller concluded that nothing was.
+        """
+        tombstone = Charge.void(new_id(), request.idempotency_key, self._now())
+        return ChargeView.of(await self._repo.add_charge(tombstone))
 
     async def charge_by_id(self, charge_id: str) -> ChargeView:
         return ChargeView.of(await self._charge(charge_id))
@@ -157,6 +172,10 @@ class PaymentService:
         )
 
     def _replay(self, charge: Charge, request: ChargeRequest) -> ChargeView:
+        if charge.status is ChargeStatus.VOIDED:
+            raise ChargeVoided(
+                f"idempotency key {request.idempotency_key!r} was voided; nothing was charged"
+            )
         if not charge.same_request(request):
             raise IdempotencyMismatch(
                 f"idempotency key {request.idempotency_key!r} was used for a different charge "
@@ -188,7 +207,9 @@ class PaymentService:
     async def _refundable(self, charge_id: str) -> Charge:
         charge = await self._charge(charge_id)
         if charge.status is not ChargeStatus.SUCCEEDED:
-            raise NotRefundable(f"charge {charge_id} was declined; there is nothing to refund")
+            raise NotRefundable(
+                f"charge {charge_id} was {charge.status.value.lower()}; there is nothing to refund"
+            )
         return charge
 
     def _refund_amount(self, charge: Charge, request: RefundRequest) -> int:
