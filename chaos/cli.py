@@ -122,11 +122,16 @@ def mutants(seed: int, limit: int, names: tuple[str, ...]) -> None:
     _or_exit(lambda: [mutant(name) for name in chosen])
     uncaught: list[str] = []
     for name in chosen:
-        found = _or_exit(
-            lambda name=name: run_campaign(  # type: ignore[misc]
-                schedule_seeds(seed, limit), mutant=name, shrink=False, stop_at_first=True
+        with _progress(limit, name) as tick:
+            found = _or_exit(
+                lambda name=name, tick=tick: run_campaign(  # type: ignore[misc]
+                    schedule_seeds(seed, limit),
+                    mutant=name,
+                    shrink=False,
+                    stop_at_first=True,
+                    progress=tick,
+                )
             )
-        )
         if found.failures:
             failure = found.failures[0]
             click.echo(

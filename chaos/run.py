@@ -50,6 +50,7 @@ SEAM_KIND: dict[str, FaultKind] = {
     "timeout": "timeout",
     "outage": "outage",
     "reset": "reset",
+    "late": "late",
 }
 WARM_PATHS = ("/api/v1/chaos-warm-up", "/chaos-warm-up", "/graphql/chaos-warm-up")
 EVENT_STREAMS = ("order:created", "order:confirmed", "order:cancelled")
@@ -290,9 +291,10 @@ class Driver:
     async def _quiesce(self) -> None:
         """Faults off, then time passes until the system is quiet (or the quiet time is up).
 
-        Quiet: every client call answered, every saga final, every outbox entry relayed and
-        every consumer group caught up. One more sweep interval follows, so the sweepers get
-        a last look. Checks happen at fixed simulated times, so this stays deterministic.
+        Quiet: every client call answered, every late request delivered, every saga final,
+        every outbox entry relayed and every consumer group caught up. One more sweep interval
+        follows, so the sweepers get a last look. Checks happen at fixed simulated times, so
+        this stays deterministic.
         """
         self.faults.clear()
         self.redis.clear()
@@ -314,7 +316,7 @@ class Driver:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
     async def _quiet(self) -> bool:
-        if not all(task.done() for task in self.tasks):
+        if self.faults.in_flight or not all(task.done() for task in self.tasks):
             return False
         order_db = self.cluster.infras["order"].db
         busy = {"status": {"$in": ["RUNNING", "COMPENSATING"]}}
@@ -397,6 +399,8 @@ class Driver:
             self.faults.inject_timeout(link, rate=rate)
         elif fault.kind == "outage":
             self.faults.inject_outage(link, rate=rate)
+        elif fault.kind == "late":
+            self.faults.inject_late(link, float(fault.value or 0), rate=rate)
         else:
             self.faults.inject_reset(link, rate=rate)
 

@@ -37,6 +37,9 @@ CRASH_POINTS = (
 )
 KINDS: dict[str, tuple[str, ...]] = {
     **{link: HTTP_KINDS for link in HTTP_LINKS},
+    # A charge delivered after its sender gave it up (or died): recovery must not take money
+    # for an order it has failed. Late delivery on the other links is not drawn yet.
+    "payment": (*HTTP_KINDS, "late"),
     "processor": ("hang_after_charge", "declines"),
     # The order service is a provider (to the ticket service) and crashes mid-saga.
     "order": (*HTTP_KINDS, "crash"),
@@ -220,6 +223,9 @@ def _fault(rng: random.Random) -> FaultEvent:
         value = rng.choice([0.5, 2.5])
     elif kind == "error":
         value = rng.choice([500, 502, 503])
+    elif kind == "late":
+        # Within the attempt, past the saga's lease (recovery has decided), past the sweeps.
+        value = rng.choice([0.5, 40.0, 100.0])
     elif kind in ("hang_after_charge", "declines"):
         value = rng.choice([0.3, 1.0])
     elif kind == "crash":

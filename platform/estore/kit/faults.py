@@ -134,6 +134,11 @@ class Faults:
             for fault in self._armed.pop(dep, ()):
                 self._left.pop((dep, fault.kind), None)
 
+    @property
+    def in_flight(self) -> int:
+        """Late requests not yet delivered."""
+        return len(self._in_flight)
+
     async def delivered(self) -> None:
         """Wait until every late request has reached its dependency (or been lost)."""
         while self._in_flight:
