@@ -19,7 +19,7 @@ from chaos.forks import Forks
 from chaos.invariants import Violation
 from chaos.mutants import mutant as find_mutant
 from chaos.run import Mutant, RunResult
-from chaos.schedule import KINDS, Schedule, generate
+from chaos.schedule import CELLS, KINDS, Schedule, generate
 
 SCHEMA_VERSION = 1
 # How many single-fault removals a shrink may try: each one is a full run.
@@ -29,9 +29,14 @@ Progress = Callable[[int, int, RunResult], None]
 
 
 def schedule_seeds(seed: int, count: int) -> list[int]:
-    """The schedule seeds a campaign seed stands for."""
+    """The schedule seeds a campaign seed stands for.
+
+    Seed i is i modulo the number of fault cells, so every run of that many schedules gives
+    each cell (link and kind) its turn as a schedule's first fault.
+    """
     rng = random.Random(f"campaign:{seed}")
-    return [rng.randrange(2**31) for _ in range(count)]
+    cells = len(CELLS)
+    return [rng.randrange(2**31 // cells) * cells + i % cells for i in range(count)]
 
 
 def replay_command(seed: int, mutant: str | None = None) -> str:
