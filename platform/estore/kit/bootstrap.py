@@ -121,6 +121,7 @@ def build_infra(
             db,
             clock,
             listen_redis=wiring.stores.listener_redis(settings.redis_url),
+            tracer=telemetry.tracer,
         ),
         startup=wiring.startup,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClientSession, AsyncIOMotorDatabase
+from opentelemetry.trace import Tracer
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -76,6 +77,7 @@ class EventBus:
         outbox_retention: float = 3600.0,
         listen_redis: Redis | None = None,
         processed_retention: float = 7 * 24 * 3600.0,
+        tracer: Tracer | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -110,6 +112,7 @@ class EventBus:
             retry=retry,
             claim_idle=claim_idle,
             batch_size=batch_size,
+            tracer=tracer,
         )
         self._outage_retry = outage_retry
         self._processed_retention = processed_retention
