@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from estore.cluster import Cluster
 from estore.services.order.service import OrderService
+from estore.services.product.models import ReservationStatus
 from estore.services.product.service import ProductService
 from estore.services.ticket.service import TicketService
 
@@ -185,6 +186,22 @@ def cancellation_before_sale_forgotten(cluster: Cluster) -> None:
     repo.reverse_sale = forgetful
 
 
+def expired_hold_confirmed(cluster: Cluster) -> None:
+    """A reservation whose time ran out (its units already back in stock) is confirmed
+    anyway, as a checkout slower than the hold's TTL would find it (a wall-clock jump)."""
+    reservations = _product(cluster).reservations
+    confirm = reservations.confirm
+
+    async def regardless(reservation_id: str) -> Any:
+        doc = await reservations._doc(reservation_id)
+        if doc.status is ReservationStatus.EXPIRED:
+            await reservations._move(doc, ReservationStatus.HELD)
+        return await confirm(reservation_id)
+
+    reservations._current = reservations._doc
+    reservations.confirm = regardless
+
+
 def ticket_order_unchecked(cluster: Cluster) -> None:
     """The ticket service no longer asks the order service whose order it is."""
     cluster.service("ticket", TicketService)._check_order = _nothing
@@ -269,6 +286,11 @@ MUTANTS: dict[str, Mutant] = {
 TARGETED: dict[str, Mutant] = {
     m.name: m
     for m in (
+        Mutant(
+            "expired_hold_confirmed",
+            "a reservation confirmed after its time ran out (a wall-clock jump mid-checkout)",
+            expired_hold_confirmed,
+        ),
         Mutant(
             "cancellation_before_sale_forgotten",
             "a cancellation seen before its confirmation is forgotten (events out of order)",

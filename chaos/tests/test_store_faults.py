@@ -10,7 +10,7 @@ import pytest
 from chaos.mutants import mutant
 from chaos.redisfaults import RedisFaults
 from chaos.run import RunResult, run
-from chaos.schedule import FaultEvent, Schedule
+from chaos.schedule import GOOD_CARD, FaultEvent, Operation, Schedule
 from estore.kit.faults import Faults
 
 # One fault over the whole workload (which starts before 18 s, its cancellations by 26 s).
@@ -78,3 +78,25 @@ def test_a_fault_never_healed_leaves_events_unapplied_and_is_caught(
     result = run(dataclasses.replace(workload, faults=(dataclasses.replace(fault, duration=999),)))
 
     assert "events_applied_once" in {v.invariant for v in result.violations}
+
+
+def test_a_clock_jump_mid_checkout_exposes_a_hold_confirmed_after_its_time(
+    workload: Schedule,
+) -> None:
+    """The run's one checkout starts at 4.2 s and its charge is slow (payment latency 1.5 s);
+    the wall clock jumps past the hold's TTL right after the reservation, and the product
+    sweeper (every 5 s) expires the hold while the charge waits: the saga then confirms a
+    hold that is gone."""
+    alone = Operation(at=4.2, kind="checkout", customer=1, items=((0, 1),), card=GOOD_CARD)
+    moved = dataclasses.replace(workload, operations=(alone,))
+    slow = FaultEvent(link="payment", kind="latency", value=1.5, **WHOLE)
+    jump = dataclasses.replace(FAULTS["clock:jump"], at=4.25)
+    plant = mutant("expired_hold_confirmed").plant
+
+    healthy = run(dataclasses.replace(moved, faults=(slow, jump)))
+    unjumped = run(dataclasses.replace(moved, faults=(slow,)), plant)
+    exposed = run(dataclasses.replace(moved, faults=(slow, jump)), plant)
+
+    assert healthy.violations == [] and unjumped.violations == []
+    assert healthy.injections["clock"]["jump"] == 1
+    assert {"stock_conserved", "no_oversell"} & {v.invariant for v in exposed.violations}

@@ -121,6 +121,7 @@ def build_infra(
             db,
             clock,
             broadcaster=wiring.stores.broadcaster(settings.redis_url),
+            tracer=telemetry.tracer,
         ),
         startup=wiring.startup,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
@@ -91,3 +94,41 @@ async def test_breaker_state_and_dependency_calls_are_in_metrics(traced: Cluster
         metrics = (await client.get("/metrics")).text
     assert 'estore_circuit_breaker_state{dependency="auth"} 0.0' in metrics
     assert "estore_http_request_seconds_bucket" in metrics
+
+
+async def test_an_events_handling_is_a_consumer_span_of_the_publishers_trace(
+    fast_hashing: dict[str, int],
+) -> None:
+    spans = InMemorySpanExporter()
+    cluster = Cluster(
+        Wiring(span_exporter=spans, batch_spans=False),
+        services=["auth", "coupon"],
+        overrides=fast_hashing,
+    )
+    await cluster.start()
+    trace_id = "1f" * 16
+    try:
+        async with cluster.client("auth") as client:
+            form = {"email": "consumed@example.com", "password": "long enough 1", "name": "C"}
+            headers = {"traceparent": f"00-{trace_id}-{'2e' * 8}-01"}
+            assert (
+                await client.post("/api/v1/auth/register", json=form, headers=headers)
+            ).status_code == 201
+        consumed = await _first_span(spans, "consume user:registered")
+    finally:
+        await cluster.stop()
+    assert consumed.kind is SpanKind.CONSUMER
+    assert consumed.resource.attributes["service.name"] == "coupon"
+    assert format(consumed.context.trace_id, "032x") == trace_id
+    assert consumed.attributes is not None
+    assert consumed.attributes["messaging.consumer.group.name"] == "coupon"
+
+
+async def _first_span(spans: InMemorySpanExporter, name: str) -> ReadableSpan:
+    # The event is relayed and consumed in the background: wait for it, not for a time.
+    for _ in range(500):
+        found = [span for span in spans.get_finished_spans() if span.name == name]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no span {name!r} among {[s.name for s in spans.get_finished_spans()]}")

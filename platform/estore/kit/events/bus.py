@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorDatabase
+from opentelemetry.trace import Tracer
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -71,6 +72,7 @@ class EventBus:
         outbox_retention: float = 3600.0,
         broadcaster: Broadcaster | None = None,
         processed_retention: float = 7 * 24 * 3600.0,
+        tracer: Tracer | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -103,6 +105,7 @@ class EventBus:
             retry=retry,
             claim_idle=claim_idle,
             batch_size=batch_size,
+            tracer=tracer,
         )
         self._outage_retry = outage_retry
         self._processed_retention = processed_retention

@@ -22,7 +22,8 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorDatabase
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
 from pymongo import ReturnDocument
 from redis.asyncio import Redis
@@ -62,6 +63,7 @@ class GroupConsumer:
         retry: Backoff,
         claim_idle: float,
         batch_size: int,
+        tracer: Tracer | None = None,
     ) -> None:
         self.group = group
         self.consumer = consumer
@@ -73,6 +75,7 @@ class GroupConsumer:
         self._retry = retry
         self._claim_idle_ms = int(claim_idle * 1000)
         self._batch_size = batch_size
+        self._tracer = tracer or trace.NoOpTracer()
         self._groups_for: frozenset[str] = frozenset()
         # Our own pending entries may exist (a restart under the same name, a failed handler);
         # until a scan of them comes back empty, each cycle looks at them first.
@@ -225,10 +228,20 @@ class GroupConsumer:
         await self._ack(stream, message_id)
 
     async def _run(self, handler: Handler, event: Event) -> None:
-        # The handler's spans continue the publisher's trace.
+        # The handling is a span of the publisher's trace, so a trace follows its events.
         token = otel_context.attach(propagate.extract(event.trace))
         try:
-            await handler(event)
+            with self._tracer.start_as_current_span(
+                f"consume {event.type}",
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "redis",
+                    "messaging.destination.name": event.type,
+                    "messaging.message.id": event.id,
+                    "messaging.consumer.group.name": self.group,
+                },
+            ):
+                await handler(event)
         finally:
             otel_context.detach(token)
 
