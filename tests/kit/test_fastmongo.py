@@ -13,7 +13,7 @@ import pytest
 from bson import ObjectId
 from mongomock import filtering
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from estore.kit.fastmongo import FastMongoClient, predicate
 from estore.kit.fastmongo import client as fastmongo_client
@@ -302,6 +302,17 @@ async def test_replace_one_refiles_every_index(orders: Collection) -> None:
     }
     assert await orders.find_one({"tags": "only"}) is not None
     assert 20 not in [doc["_id"] for doc in await orders.find({"customer.id": "c0"}).to_list(None)]
+
+
+@pytest.mark.parametrize("replace", ["replace_one", "find_one_and_replace"])
+async def test_replacement_with_another_id_is_refused_and_changes_nothing(
+    orders: Collection, replace: str
+) -> None:
+    with pytest.raises(OperationFailure, match="_id field cannot be changed"):
+        await getattr(orders, replace)({"sku": "sku-30"}, {"_id": 5_000, "sku": "moved"})
+    assert await orders.find_one({"_id": 30}) == _order(30)
+    assert await orders.find_one({"sku": "moved"}) is None
+    assert await orders.find_one({"_id": 5_000}) is None
 
 
 async def test_find_one_and_modify_paths(orders: Collection) -> None:
