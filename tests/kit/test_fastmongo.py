@@ -171,6 +171,16 @@ async def test_null_lookup_on_an_indexed_field_finds_missing_and_null(orders: Co
     assert [doc["_id"] for doc in found] == ["no-customer", "null-customer"]
 
 
+async def test_empty_document_filter_finds_missing_fields_as_mongomock_does(
+    orders: Collection,
+) -> None:
+    await orders.create_index("note")
+    await orders.update_one({"_id": 7}, {"$set": {"note": {}}})
+    await orders.update_one({"_id": 8}, {"$set": {"note": None}})
+    found = await _assert_agrees_with_scan(orders, {"note": {}})
+    assert len(found) == SIZE - 1  # all but the null one
+
+
 async def test_objectid_matches_its_hex_string_in_an_array_as_mongomock_does(
     orders: Collection,
 ) -> None:

@@ -4,7 +4,8 @@ FastMongoClient runs updates and replaces without upsert through its own loop (o
 snapshot and datetime pass). Hypothesis draws sequences of `update_one`, `update_many`,
 `replace_one` and `find_one_and_*` (with and without upsert, so both paths run) whose
 values include naive datetimes with microseconds, aware datetimes, tuples, nested
-documents and lists; updates that change `_id`, empty operators, and unique indexes that
+documents and lists; updates that change values inside sub-documents and arrays in place
+(`$set` on a dotted path, `$push`), that change `_id`, empty operators, and unique indexes that
 collide. Each sequence runs on a FastMongoClient and on plain mongomock; outcomes (results
 and errors) and the final collection must be identical. After every call the test mutates
 the arguments it passed, so a store that kept a reference to a caller's value would differ.
@@ -59,9 +60,18 @@ def filters(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def updates(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["$set", "$set", "$unset", "$inc", "empty", "id"]))
+    kind = draw(
+        st.sampled_from(["$set", "$set", "nested", "$push", "$unset", "$inc", "empty", "id"])
+    )
     if kind == "$set":
         return {"$set": {draw(paths): draw(values), "t": draw(scalars)}}
+    if kind == "nested":
+        # Changes values inside stored sub-documents in place; with `u`, may collide and be
+        # rolled back.
+        nested = {"b.c": draw(values)}
+        return {"$set": draw(st.sampled_from([nested, {**nested, "u": draw(st.integers(0, 6))}]))}
+    if kind == "$push":
+        return {"$push": {"l": draw(scalars)}}
     if kind == "$unset":
         return {"$unset": {draw(paths): ""}}
     if kind == "$inc":
@@ -75,7 +85,12 @@ replacements = st.fixed_dictionaries(
     {"a": values}, optional={"u": scalars, "t": scalars, "b": values, "_id": ids}
 )
 documents = st.fixed_dictionaries(
-    {"_id": ids, "a": values, "u": st.integers(0, 6)}, optional={"t": scalars, "b": values}
+    {"_id": ids, "a": values, "u": st.integers(0, 6)},
+    optional={
+        "t": scalars,
+        "b": st.one_of(values, st.fixed_dictionaries({"c": flat})),
+        "l": st.lists(scalars, max_size=2),
+    },
 )
 upserts = st.booleans()
 

@@ -103,8 +103,9 @@ class _IndexedCollection(Collection):
                         f"{{{operator}: {{<field>: ...}}}}"
                     )
         matched = modified = 0
+        snapshot_of = dict if _rebinds_top_level_only(document) else deep_copied
         for existing in self._iter_documents(spec):
-            snapshot = deep_copied(existing)
+            snapshot = snapshot_of(existing)
             matched += 1
             self._apply_update_document(existing, spec, document, False)
             if existing != snapshot:
@@ -183,6 +184,24 @@ class _IndexedCollection(Collection):
             codec_options=plain.codec_options,
             _db_store=self._db_store,
         )
+
+
+# Operators that, on a plain top-level field, bind a new value and never change one in place.
+_REBINDING = frozenset({"$set", "$unset", "$inc"})
+
+
+def _rebinds_top_level_only(document: Document) -> bool:
+    """Whether applying `document` leaves every stored value object as it was (a replacement
+    clears the document and fills it with copies; `$set`, `$unset` and `$inc` on top-level
+    fields rebind them), so that a shallow snapshot restores the document as a deep one does."""
+    if _is_replacement(document):
+        return True
+    return all(
+        operator in _REBINDING
+        and type(fields) is dict
+        and all(type(field) is str and "." not in field and "$" not in field for field in fields)
+        for operator, fields in document.items()
+    )
 
 
 def _is_replacement(document: Any) -> bool:
