@@ -1,17 +1,18 @@
-"""Differential property tests for FastMongoClient's update path: answers as mongomock does.
+"""Differential property tests for FastMongoClient's write path: answers as mongomock does.
 
-FastMongoClient runs updates and replaces without upsert through its own loop (one-pass
-snapshot and datetime pass). Hypothesis draws sequences of `update_one`, `update_many`,
-`replace_one` and `find_one_and_*` (with and without upsert, so both paths run) whose
-values include naive datetimes with microseconds, aware datetimes, tuples, nested
-documents and lists; updates that change values inside sub-documents and arrays in place
-(`$set` on a dotted path, `$push`), that change `_id`, empty operators, and unique indexes that
-collide. Each sequence runs on a FastMongoClient and on plain mongomock; outcomes (results
-and errors) and the final collection must be identical. After every call the test mutates
-the arguments it passed, so a store that kept a reference to a caller's value would differ.
-A replacement carrying another `_id` is refused by both; mongomock then keeps it applied under
-the old key (no server does), so the comparison ends there and the fast client's collection
-must be what both held before that call, as MongoDB leaves it.
+FastMongoClient runs inserts, and updates and replaces without upsert, through its own code
+(one-pass snapshot and datetime pass). Hypothesis draws sequences of `update_one`,
+`update_many`, `replace_one`, `find_one_and_*` (with and without upsert, so both paths run)
+and `insert_one` (with and without `_id`) whose values include naive datetimes with
+microseconds, aware datetimes, tuples, nested documents and lists; updates that change
+values inside sub-documents and arrays in place (`$set` on a dotted path, `$push`), that
+change `_id`, empty operators, and unique indexes that collide. Each sequence runs on a
+FastMongoClient and on plain mongomock; outcomes (results and errors) and the final
+collection must be identical. After every call the test mutates the arguments it passed, so
+a store that kept a reference to a caller's value would differ. A replacement carrying
+another `_id` is refused by both; mongomock then keeps it applied under the old key (no
+server does), so the comparison ends there and the fast client's collection must be what
+both held before that call, as MongoDB leaves it.
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ operations = st.one_of(
     ),
     _op("find_one_and_replace", filter=filters(), replacement=replacements),
     _op("insert_one", document=documents),
+    _op(
+        "insert_one",
+        document=documents.map(lambda doc: {k: v for k, v in doc.items() if k != "_id"}),
+    ),
 )
 
 

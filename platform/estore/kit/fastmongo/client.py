@@ -9,16 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mongomock.collection import Collection, DuplicateKeyError, WriteError, _updaters
+from mongomock import ObjectId, helpers
+from mongomock.collection import (
+    BSON,
+    Collection,
+    DuplicateKeyError,
+    WriteError,
+    _updaters,
+    _validate_data_fields,
+)
 from mongomock.database import Database
 from mongomock.mongo_client import MongoClient
 from mongomock_motor import AsyncMongoMockClient
+from packaging import version
 
 from .copying import deep_copied, patched
 from .cursor import FastCursor
 from .keys import store_key
 from .predicate import compile_filter
 from .store import Clock, Document, IndexedServerStore
+
+# mongomock parses this version on every insert and replacement; it cannot change in a run.
+_CHECK_KEYS = helpers.PYMONGO_VERSION < version.parse("3.6")
 
 
 class _IndexedCollection(Collection):
@@ -58,6 +70,34 @@ class _IndexedCollection(Collection):
             return next(cursor)
         except StopIteration:
             return None
+
+    def _insert(self, data: Any, session: Any = None, ordered: bool = True) -> Any:
+        if session or type(data) is not dict:
+            return super()._insert(data, session, ordered)  # sessions refused, lists per item
+        return self._insert_document(data)
+
+    def _insert_document(self, data: Document) -> Any:
+        """mongomock's `_insert` of one document, step for step, with the one-pass datetime
+        pass (copying.patched) for the document it stores."""
+        if not all(isinstance(key, str) for key in data):
+            raise ValueError("Document keys must be strings")
+        if not _CHECK_KEYS:
+            _validate_data_fields(data)
+        BSON.encode(data, check_keys=_CHECK_KEYS)  # pymongo is installed: BSON is never None
+        # pymongo fills in the caller's own dict.
+        if "_id" not in data:
+            data["_id"] = ObjectId()
+        key = store_key(data["_id"])
+        if key in self._store:
+            raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        stored = patched(data)
+        self._store[key] = stored
+        try:
+            self._ensure_uniques(stored)
+        except DuplicateKeyError:
+            del self._store[key]
+            raise
+        return stored["_id"]
 
     def _update(
         self,
