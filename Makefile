@@ -40,10 +40,12 @@ report: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_transport.py
 	$(PY) benchmarks/bench_fastmongo.py
+	$(PY) benchmarks/bench_fastmongo_writes.py
 	$(PY) benchmarks/bench_gateway.py
 	$(PY) benchmarks/bench_sim.py
 	$(PY) benchmarks/bench_storefront.py
 	$(PY) benchmarks/bench_storefront.py --profile benchmarks/profiles
+	$(PY) benchmarks/bench_storefront.py --memory
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks

@@ -13,7 +13,7 @@ import pytest
 from bson import ObjectId
 from mongomock import filtering
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from estore.kit.fastmongo import FastMongoClient, predicate
 from estore.kit.fastmongo import client as fastmongo_client
@@ -171,6 +171,16 @@ async def test_null_lookup_on_an_indexed_field_finds_missing_and_null(orders: Co
     assert [doc["_id"] for doc in found] == ["no-customer", "null-customer"]
 
 
+async def test_empty_document_filter_finds_missing_fields_as_mongomock_does(
+    orders: Collection,
+) -> None:
+    await orders.create_index("note")
+    await orders.update_one({"_id": 7}, {"$set": {"note": {}}})
+    await orders.update_one({"_id": 8}, {"$set": {"note": None}})
+    found = await _assert_agrees_with_scan(orders, {"note": {}})
+    assert len(found) == SIZE - 1  # all but the null one
+
+
 async def test_objectid_matches_its_hex_string_in_an_array_as_mongomock_does(
     orders: Collection,
 ) -> None:
@@ -302,6 +312,17 @@ async def test_replace_one_refiles_every_index(orders: Collection) -> None:
     }
     assert await orders.find_one({"tags": "only"}) is not None
     assert 20 not in [doc["_id"] for doc in await orders.find({"customer.id": "c0"}).to_list(None)]
+
+
+@pytest.mark.parametrize("replace", ["replace_one", "find_one_and_replace"])
+async def test_replacement_with_another_id_is_refused_and_changes_nothing(
+    orders: Collection, replace: str
+) -> None:
+    with pytest.raises(OperationFailure, match="_id field cannot be changed"):
+        await getattr(orders, replace)({"sku": "sku-30"}, {"_id": 5_000, "sku": "moved"})
+    assert await orders.find_one({"_id": 30}) == _order(30)
+    assert await orders.find_one({"sku": "moved"}) is None
+    assert await orders.find_one({"_id": 5_000}) is None
 
 
 async def test_find_one_and_modify_paths(orders: Collection) -> None:

@@ -9,15 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mongomock.collection import Collection
+from mongomock import ObjectId, helpers
+from mongomock.collection import (
+    BSON,
+    Collection,
+    DuplicateKeyError,
+    WriteError,
+    _updaters,
+    _validate_data_fields,
+)
 from mongomock.database import Database
 from mongomock.mongo_client import MongoClient
 from mongomock_motor import AsyncMongoMockClient
+from packaging import version
 
+from .copying import deep_copied, patched
 from .cursor import FastCursor
 from .keys import store_key
 from .predicate import compile_filter
 from .store import Clock, Document, IndexedServerStore
+
+# mongomock parses this version on every insert and replacement; it cannot change in a run.
+_CHECK_KEYS = helpers.PYMONGO_VERSION < version.parse("3.6")
 
 
 class _IndexedCollection(Collection):
@@ -58,14 +71,133 @@ class _IndexedCollection(Collection):
         except StopIteration:
             return None
 
+    def _insert(self, data: Any, session: Any = None, ordered: bool = True) -> Any:
+        if session or type(data) is not dict:
+            return super()._insert(data, session, ordered)  # sessions refused, lists per item
+        return self._insert_document(data)
+
+    def _insert_document(self, data: Document) -> Any:
+        """mongomock's `_insert` of one document, step for step, with the one-pass datetime
+        pass (copying.patched) for the document it stores."""
+        if not all(isinstance(key, str) for key in data):
+            raise ValueError("Document keys must be strings")
+        if not _CHECK_KEYS:
+            _validate_data_fields(data)
+        BSON.encode(data, check_keys=_CHECK_KEYS)  # pymongo is installed: BSON is never None
+        # pymongo fills in the caller's own dict.
+        if "_id" not in data:
+            data["_id"] = ObjectId()
+        key = store_key(data["_id"])
+        if key in self._store:
+            raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        stored = patched(data)
+        self._store[key] = stored
+        try:
+            self._ensure_uniques(stored)
+        except DuplicateKeyError:
+            del self._store[key]
+            raise
+        return stored["_id"]
+
+    def _update(
+        self,
+        spec: Any,
+        document: Any,
+        upsert: bool = False,
+        manipulate: bool = False,
+        multi: bool = False,
+        check_keys: bool = False,
+        hint: Any = None,
+        session: Any = None,
+        collation: Any = None,
+        let: Any = None,
+        array_filters: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        unusual = (upsert, manipulate, check_keys, hint, session, collation, let, array_filters)
+        if any(unusual) or type(spec) is not dict or type(document) is not dict:
+            return super()._update(
+                spec,
+                document,
+                upsert,
+                manipulate,
+                multi,
+                check_keys,
+                hint,
+                session,
+                collation,
+                let,
+                array_filters,
+                **kwargs,
+            )
+        return self._update_existing(patched(spec), patched(document), multi)
+
+    def _update_existing(self, spec: Document, document: Document, multi: bool) -> dict[str, Any]:
+        """mongomock's `_update` without upsert (or sessions, hints, collations, array filters),
+        step for step, with one-pass copies for its filter, update document and snapshot."""
+        if self.database.client.server_info()["versionArray"] < [5]:
+            for operator in _updaters:
+                if not document.get(operator, True):
+                    raise WriteError(
+                        f"'{operator}' is empty. You must specify a field like so: "
+                        f"{{{operator}: {{<field>: ...}}}}"
+                    )
+        matched = modified = 0
+        snapshot_of = dict if _rebinds_top_level_only(document) else deep_copied
+        for existing in self._iter_documents(spec):
+            snapshot = snapshot_of(existing)
+            matched += 1
+            self._apply_update_document(existing, spec, document, False)
+            if existing != snapshot:
+                self._check_changed(existing, snapshot)
+                modified += 1
+            if not multi:
+                break
+        return {
+            "connectionId": self.database.client._id,
+            "err": None,
+            "n": matched,
+            "nModified": modified,
+            "ok": 1,
+            "upserted": None,
+            "updatedExisting": matched > 0,
+        }
+
+    def _check_changed(self, existing: Document, snapshot: Document) -> None:
+        # mongomock's checks after an update: the _id kept and unique indexes still unique,
+        # or the snapshot is put back.
+        if snapshot.get("_id") != existing.get("_id"):
+            self._store[snapshot["_id"]] = snapshot
+            raise WriteError(
+                "After applying the update, the (immutable) field '_id' was found to have "
+                "been altered to _id: {}".format(existing.get("_id"))
+            )
+        try:
+            self._ensure_uniques(existing)
+        except DuplicateKeyError:
+            self._store[snapshot["_id"]] = snapshot
+            raise
+
+    def _internalize_dict(self, document: Document) -> Document:
+        # A replacement's fields, deep-copied as mongomock does (its copy.deepcopy per field).
+        return {key: deep_copied(value) for key, value in document.items()}
+
     def _apply_update_document(
         self, existing_document: Document, spec: Any, document: Any, was_insert: bool
     ) -> Any:
         # Updates change the stored document in place, behind the store's back; refile it
         # even when the update fails halfway, since mongomock keeps a half-applied update.
         key = store_key(existing_document.get("_id"))
+        before = dict(existing_document) if _is_replacement(document) else None
         try:
             return super()._apply_update_document(existing_document, spec, document, was_insert)
+        except Exception:
+            if before is not None:
+                # mongomock leaves a refused replacement (a new `_id`, a bad field) applied, or
+                # cleared, under the old key; MongoDB leaves the document as it was.
+                existing_document.clear()
+                existing_document.update(before)
+            raise
         finally:
             self._store.refile(key)
 
@@ -92,6 +224,30 @@ class _IndexedCollection(Collection):
             codec_options=plain.codec_options,
             _db_store=self._db_store,
         )
+
+
+# Operators that, on a plain top-level field, bind a new value and never change one in place.
+_REBINDING = frozenset({"$set", "$unset", "$inc"})
+
+
+def _rebinds_top_level_only(document: Document) -> bool:
+    """Whether applying `document` leaves every stored value object as it was (a replacement
+    clears the document and fills it with copies; `$set`, `$unset` and `$inc` on top-level
+    fields rebind them), so that a shallow snapshot restores the document as a deep one does."""
+    if _is_replacement(document):
+        return True
+    return all(
+        operator in _REBINDING
+        and type(fields) is dict
+        and all(type(field) is str and "." not in field and "$" not in field for field in fields)
+        for operator, fields in document.items()
+    )
+
+
+def _is_replacement(document: Any) -> bool:
+    # mongomock's test: the update document's first key is not an operator.
+    first = next(iter(document), "$") if isinstance(document, Mapping) else "$"
+    return not str(first).startswith("$")
 
 
 class _IndexedDatabase(Database):

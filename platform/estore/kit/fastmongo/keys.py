@@ -87,6 +87,10 @@ def pinned_values(query: Any) -> dict[str, list[Any]]:
 
 
 def _literal_values(condition: Any) -> list[Any] | None:
+    if isinstance(condition, dict) and not condition:
+        # mongomock's matcher takes a bare `{}` to match a missing field too (not a null one),
+        # which no equality bucket answers.
+        return None
     # Same test as the matcher for "this dict is a set of operators, not a literal document".
     if isinstance(condition, dict) and condition and all(str(k).startswith("$") for k in condition):
         if "$eq" in condition:
