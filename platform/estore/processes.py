@@ -67,12 +67,16 @@ class Child:
         except httpx.TransportError:
             return False
 
-    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
-        if self.process is None or self.process.poll() is not None:
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait_or_kill(self, deadline: float) -> None:
+        """Waits for the child to end until `deadline` (monotonic), then kills it."""
+        if self.process is None:
             return
-        self.process.terminate()
         try:
-            self.process.wait(timeout=timeout_s)
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -113,10 +117,14 @@ class Supervisor:
             self._raise_if_one_ended()
             time.sleep(self._poll_s)
 
-    def stop(self) -> None:
-        # The gateway first, so no new request fans out to services already gone.
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM to every child (the gateway first, so no new request fans out to services
+        already gone), then each is waited for together; one still running is killed."""
         for child in reversed(self.children):
-            child.stop()
+            child.terminate()
+        deadline = time.monotonic() + timeout_s
+        for child in self.children:
+            child.wait_or_kill(deadline)
 
     def _raise_if_one_ended(self) -> None:
         for child in self.children:

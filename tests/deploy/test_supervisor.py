@@ -15,8 +15,10 @@ from estore.processes import Child, ChildFailed, Supervisor, describe_status, re
 
 # A child that answers /health/ready with 200 only after `delay` seconds, then serves on.
 SERVER = """
-import http.server, sys, time
+import http.server, signal, sys, time
 delay, port = float(sys.argv[1]), int(sys.argv[2])
+if sys.argv[3:] == ["deaf"]:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 born = time.monotonic()
 class Ready(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -28,11 +30,12 @@ http.server.HTTPServer(("127.0.0.1", port), Ready).serve_forever()
 """
 
 
-def child(name: str, delay: float = 0.0, port: int | None = None) -> Child:
-    port = port or free_ports(1)[0]
+def child(name: str, delay: float = 0.0, *, deaf: bool = False) -> Child:
+    """`deaf`: ignores SIGTERM once serving."""
+    port = free_ports(1)[0]
     return Child(
         name=name,
-        command=[sys.executable, "-c", SERVER, str(delay), str(port)],
+        command=[sys.executable, "-c", SERVER, str(delay), str(port), *(["deaf"] if deaf else [])],
         env={},
         ready_url=f"http://127.0.0.1:{port}/health/ready",
     )
@@ -95,6 +98,15 @@ def test_stop_ends_every_child(supervised: list[Supervisor]) -> None:
     supervisor.start(timeout_s=60)
     supervisor.stop()
     assert [c.exit_status for c in children] == [-signal.SIGTERM, -signal.SIGTERM]
+
+
+def test_stop_kills_a_child_that_ignores_sigterm(supervised: list[Supervisor]) -> None:
+    children = [child("auth"), child("order", deaf=True)]
+    supervisor = Supervisor(children, poll_s=0.05)
+    supervised.append(supervisor)
+    supervisor.start(timeout_s=60)
+    supervisor.stop(timeout_s=1)
+    assert [c.exit_status for c in children] == [-signal.SIGTERM, -signal.SIGKILL]
 
 
 def test_exit_statuses_read_as_a_person_says_them() -> None:
