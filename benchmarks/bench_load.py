@@ -2,6 +2,7 @@
 browse mix and a checkout mix, and where the serving process spends its time.
 
 Run: .venv/bin/python benchmarks/bench_load.py [--steps 4,8,16,32,64] [--seconds 12] [--profile]
+         [--modes one,processes] [--mixes browse,checkout]
 
 One staged cluster (`loadtests.serve`, free ports) serves every step. Each step is a headless
 Locust run holding N users with short think times (0.1-0.3 s), every visitor on the gateway's
@@ -11,6 +12,11 @@ stage has plenty of sale stock and coupon room, so checkouts mostly confirm. Wit
 py-spy samples the serving process (every service and the gateway share it) at each mix's last
 passing load and the busiest functions (own time and inclusive) are printed. Locust runs on the
 same two cores as the cluster, so the figures are for this machine with its load generator.
+
+`--modes` serves the cluster once per mode, one after the other in the same run, and ends with
+the modes side by side: `one` is one process for every service (`estore up`), `processes` one
+process per service on a redis-server (`estore up --processes`). --profile samples only the
+`one` mode's process.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loadtests.gates import OUTCOME_TYPE  # noqa: E402
-from loadtests.run import LOCUSTFILE, READY, _env, _read_tagged, served_cluster  # noqa: E402
+from loadtests.run import (  # noqa: E402
+    LOCUSTFILE,
+    PROCESSES_START_S,
+    READY,
+    _env,
+    _read_tagged,
+    served_cluster,
+)
 from loadtests.scenario import SCENARIOS  # noqa: E402
 
 P95_LIMIT_MS = 500.0
@@ -142,17 +155,29 @@ def main() -> None:
     parser.add_argument("--steps", default="4,8,16,32,64")
     parser.add_argument("--seconds", type=float, default=12)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--modes", default="one", help="one, processes, or both: one,processes")
+    parser.add_argument("--mixes", default=",".join(MIXES))
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
+    mixes = args.mixes.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench_load_"))
-    with served_cluster(str(served_scenario(work)), auto_ports=True) as server:
+    results = {mode: bench_mode(mode, mixes, steps, args, work) for mode in args.modes.split(",")}
+    print("\nside by side: highest step with p95 under 500 ms (rate, p95, users)")
+    for mix in mixes:
+        row = "  ".join(f"{mode}: {_figure(best[mix])}" for mode, best in results.items())
+        print(f"  {mix:8} {row}")
+
+
+def bench_mode(
+    mode: str, mixes: list[str], steps: list[int], args: argparse.Namespace, work: Path
+) -> dict[str, tuple[int, dict[str, Any]] | None]:
+    processes = mode == "processes"
+    scenario = str(served_scenario(work))
+    with served_cluster(scenario, auto_ports=True, processes=processes) as server:
         assert server.stdout
-        ready = _read_tagged(server.stdout, READY, 90)
-        print(f"serving {ready['services']} at {ready['gateway_url']}")
-        best = {
-            mix: climb(mix, steps, args.seconds, ready["gateway_url"], work)
-            for mix in MIXES
-        }
+        ready = _read_tagged(server.stdout, READY, PROCESSES_START_S if processes else 90)
+        print(f"== {mode}: serving {ready['services']} at {ready['gateway_url']}")
+        best = {mix: climb(mix, steps, args.seconds, ready["gateway_url"], work) for mix in mixes}
         for mix, found in best.items():
             if found is None:
                 print(f"{mix}: no step held p95 under {P95_LIMIT_MS:.0f} ms")
@@ -164,13 +189,21 @@ def main() -> None:
                 f"{result['p95']:.0f} ms ({ops})"
             )
         for mix, found in best.items():
-            if args.profile and found is not None:
+            if args.profile and not processes and found is not None:
                 scenario = step_scenario(work, mix, found[0], args.seconds + 12)
                 runner = _background_step(ready["gateway_url"], scenario)
                 time.sleep(10)  # let Locust stage (a no-op) and spawn before sampling
                 print(f"\n== {mix} mix at {found[0]} users")
                 profile(server.pid, args.seconds, work / mix)
                 runner.wait(timeout=120)
+    return best
+
+
+def _figure(found: tuple[int, dict[str, Any]] | None) -> str:
+    if found is None:
+        return "no step passed"
+    users, result = found
+    return f"{result['rps']:6.1f} req/s, p95 {result['p95']:4.0f} ms, {users:3} users"
 
 
 def climb(

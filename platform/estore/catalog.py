@@ -290,6 +290,15 @@ async def load_catalog(
     did not answer); a retried create that had landed meets Conflict and counts as existing.
     """
     report = LoadReport()
+    ids = await load_categories(category_service, catalog, report, attempt)
+    await load_products(product_service, catalog, ids, report, attempt)
+    return report
+
+
+async def load_categories(
+    category_service: Any, catalog: Catalog, report: LoadReport, attempt: Attempt = _once
+) -> dict[str, str]:
+    """The catalog's categories, created where missing; their ids by slug."""
     ids: dict[str, str] = {}
     for seed in catalog.categories:
         form = CategoryInput(
@@ -304,6 +313,17 @@ async def load_catalog(
         except Conflict:
             ids[seed.slug] = (await attempt(partial(category_service.by_slug, seed.slug))).id
             report.categories_existing += 1
+    return ids
+
+
+async def load_products(
+    product_service: Any,
+    catalog: Catalog,
+    category_ids: dict[str, str],
+    report: LoadReport,
+    attempt: Attempt = _once,
+) -> None:
+    """The catalog's products, created where missing, filed under `category_ids` (by slug)."""
     for item in catalog.products:
         product = ProductInput(
             sku=item.sku,
@@ -311,7 +331,7 @@ async def load_catalog(
             description=item.description,
             price=item.price,
             stock=item.stock,
-            category_id=ids[item.category],
+            category_id=category_ids[item.category],
             images=list(item.images),
             attributes=item.attributes,
         )
@@ -320,4 +340,3 @@ async def load_catalog(
             report.products_created += 1
         except Conflict:
             report.products_existing += 1
-    return report

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from importlib.metadata import entry_points
-from typing import TextIO
+from types import FrameType
+from typing import Any, TextIO
 
 import click
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
 from estore.kit.bootstrap import Wiring
+from estore.kit.infra import Infra
 from estore.kit.logview import LogStream, format_line, span_tree
 from estore.kit.observability import SpanLogExporter, configure_logging
-from estore.kit.settings import ServiceSettings
-from estore.seed import DEFAULT_PRODUCTS, DEMO_USERS, SeedReport, seed, seed_while_serving
+from estore.kit.settings import SERVICE_PORTS, ServiceSettings
+from estore.kit.testing import free_ports
+from estore.processes import ChildFailed, Supervisor, redis_for_processes, service_children
+from estore.seed import (
+    DEFAULT_PRODUCTS,
+    DEMO_USERS,
+    SeedReport,
+    seed,
+    seed_service_while_serving,
+    seed_while_serving,
+)
 
 # The testbed's harness (chaos, sim, report) registers its commands here, so that `estore`
 # never imports harness code: a command is loaded only when the group is built.
@@ -92,6 +106,19 @@ def main() -> None:
     show_default=True,
     help="One JSON object a line (what `estore logs` reads), or text for a person.",
 )
+@click.option(
+    "--processes",
+    is_flag=True,
+    help="One process per service (as deployed), so the cluster uses every core; events go "
+    "through REDIS_URL, or a redis-server started for the run.",
+)
+@click.option(
+    "--ports",
+    type=click.Choice(["fixed", "auto"]),
+    default="fixed",
+    show_default=True,
+    help="Serve on 3000, 3011-3016 and 3020, or on free ports (the banner names them).",
+)
 def up(
     host: str,
     with_seed: bool,
@@ -99,17 +126,60 @@ def up(
     log_file: str | None,
     log_level: str,
     log_json: bool,
+    processes: bool,
+    ports: str,
 ) -> None:
     """Serve every service on its port, on in-process fake stores, until Ctrl-C."""
+    chosen = _ports(ports)
+    if processes:
+        if log_file:
+            raise click.UsageError("--log-file needs one process; with --processes drop it")
+        settings = {"log_level": log_level, "log_json": log_json}
+        _up_processes(host, products if with_seed else None, chosen, settings)
+        return
     configure_logging(log_level, json=log_json, file=log_file)
     wiring = Wiring(span_exporter=SpanLogExporter()) if log_file else Wiring()
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(_up(wiring, host, with_seed, products))
+        asyncio.run(_up(wiring, host, with_seed, products, chosen))
     click.echo("estore: stopped cleanly")
 
 
-async def _up(wiring: Wiring, host: str, with_seed: bool, products: int) -> None:
-    cluster = Cluster(wiring, served=True)
+def _ports(choice: str) -> dict[str, int]:
+    if choice == "fixed":
+        return {name: SERVICE_PORTS[name] for name in SERVICES}
+    return dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+
+
+def _up_processes(
+    host: str, products: int | None, ports: dict[str, int], settings: Mapping[str, object]
+) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    with redis_for_processes(os.environ.get("REDIS_URL"), click.echo) as redis_url:
+        children = service_children(host, ports, redis_url, products=products, settings=settings)
+        supervisor = Supervisor(children)
+        seeding = "" if products is None else f"; seeding demo data ({products} products)"
+        click.echo(f"estore: starting {len(children)} processes, events on {redis_url}{seeding}")
+        try:
+            supervisor.start()
+            _print_banner({name: f"http://{host}:{port}" for name, port in ports.items()})
+            supervisor.watch()
+        except ChildFailed as failure:
+            raise click.ClickException(f"{failure}; the other services were stopped") from None
+        except KeyboardInterrupt:
+            pass
+        finally:
+            supervisor.stop()
+    click.echo("estore: stopped cleanly")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+async def _up(
+    wiring: Wiring, host: str, with_seed: bool, products: int, ports: dict[str, int]
+) -> None:
+    cluster = Cluster(wiring, served=True, ports=ports)
     ready = asyncio.Event()
     serving = asyncio.create_task(cluster.serve(host, ready))
     loop = asyncio.get_running_loop()
@@ -122,7 +192,7 @@ async def _up(wiring: Wiring, host: str, with_seed: bool, products: int) -> None
     if with_seed:
         click.echo(f"estore: seeding demo data ({products} products) ...")
         _print_seeding(await seed_while_serving(cluster, products))
-    _print_banner(cluster, host)
+    _print_banner({n: f"http://{host}:{i.settings.port}" for n, i in cluster.infras.items()})
     with contextlib.suppress(asyncio.CancelledError):
         await serving
 
@@ -139,10 +209,10 @@ def _print_seeding(outcome: SeedReport | str) -> None:
         click.echo(f"  {line}")
 
 
-def _print_banner(cluster: Cluster, host: str) -> None:
+def _print_banner(urls: Mapping[str, str]) -> None:
     click.echo("estore: serving (Ctrl-C to stop)")
-    for name, infra in cluster.infras.items():
-        click.echo(f"  {name:<9} http://{host}:{infra.settings.port}")
+    for name, url in urls.items():
+        click.echo(f"  {name:<9} {url}")
     click.echo("demo accounts (email / password / role):")
     for user in DEMO_USERS:
         click.echo(f"  {user.email:<24} {user.password:<18} {user.role}")
@@ -156,7 +226,15 @@ def _print_banner(cluster: Cluster, host: str) -> None:
     is_flag=True,
     help="Run on in-memory stores when MONGODB_URI / REDIS_URL are unset (data vanishes on exit).",
 )
-def serve(name: str, host: str, allow_fakes: bool) -> None:
+@click.option(
+    "--seed/--no-seed",
+    "with_seed",
+    default=False,
+    help="Seed this service's own share of the demo data once serving (auth: the accounts, "
+    "category: the tree, product: the products); readiness waits for it.",
+)
+@click.option("--products", default=DEFAULT_PRODUCTS, show_default=True, help="Catalog size.")
+def serve(name: str, host: str, allow_fakes: bool, with_seed: bool, products: int) -> None:
     """Run one service alone, configured only by the environment (the deployed mode)."""
     settings = _deployed_settings(name, allow_fakes)
     configure_logging(settings.log_level, json=settings.log_json, service=name)
@@ -166,16 +244,39 @@ def serve(name: str, host: str, allow_fakes: bool) -> None:
             "its data vanishes when it stops",
             err=True,
         )
-    app, _ = build_service(SERVICES[name], Wiring())
+    app, infra = build_service(SERVICES[name], Wiring())
     click.echo(f"estore: {name} serving on http://{host}:{settings.port}")
-    uvicorn.run(
-        app,
-        host=host,
-        port=settings.port,
-        log_level="warning",
-        log_config=None,
-        proxy_headers=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": settings.port,
+        "log_level": "warning",
+        "log_config": None,
+        "proxy_headers": False,
+    }
+    if with_seed:
+        server = uvicorn.Server(uvicorn.Config(app, **options))
+        asyncio.run(_serve_seeding(server, app, infra, products))
+    else:
+        uvicorn.run(app, **options)
+
+
+async def _serve_seeding(server: uvicorn.Server, app: FastAPI, infra: Infra, products: int) -> None:
+    """Serves, and seeds the service's share once its start-up has run; stopping ends both."""
+
+    async def seed_once_started() -> None:
+        # Uvicorn offers a flag, not an event, for "started" (after the app's start-up ran).
+        while not server.started:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        outcome = await seed_service_while_serving(app, infra, products)
+        if isinstance(outcome, str):
+            click.echo(f"estore: {infra.settings.service} seeding failed: {outcome}", err=True)
+
+    seeding = asyncio.create_task(seed_once_started())
+    try:
+        await server.serve()
+    finally:
+        seeding.cancel()
+        await asyncio.gather(seeding, return_exceptions=True)
 
 
 def _deployed_settings(name: str, allow_fakes: bool) -> ServiceSettings:
