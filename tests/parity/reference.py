@@ -100,6 +100,30 @@ async def apollo_gateway(supergraph_sdl: str, port: int, signing_key: str) -> As
             await _stop(process)
 
 
+@asynccontextmanager
+async def apollo_gateways(supergraphs: Mapping[str, str]) -> AsyncIterator[dict[str, str]]:
+    """One Node process serving Apollo Gateway over each {graph: supergraph SDL}.
+
+    Yields {graph: GraphQL URL}; the subgraphs are called at the URLs the supergraphs name.
+    """
+    with tempfile.TemporaryDirectory(prefix="parity-graphs-") as folder:
+        path = Path(folder) / "graphs.json"
+        path.write_text(json.dumps(dict(supergraphs)), encoding="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            "node",
+            str(PARITY_DIR / "graphs.mjs"),
+            str(path),
+            cwd=PARITY_DIR,
+            env={**_node_env(), "NODE_ENV": "production"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            yield json.loads(await _until_ready(process))
+        finally:
+            await _stop(process)
+
+
 def _node_env() -> dict[str, str]:
     # Apollo reports usage only with APOLLO_KEY; make sure none leaks in from the shell.
     return {k: v for k, v in os.environ.items() if not k.startswith("APOLLO_")}

@@ -27,9 +27,16 @@ class SubgraphAnswerError(Exception):
 class ClientFetcher:
     """The engine's SubgraphFetcher over the kit's ServiceClients, one per subgraph."""
 
-    def __init__(self, clients: Mapping[str, ServiceClient], deadline: float) -> None:
+    def __init__(
+        self, clients: Mapping[str, ServiceClient], deadline: float, path: str = "/graphql"
+    ) -> None:
         self._clients = clients
         self._deadline = deadline
+        # Our subgraphs serve /graphql under their base URL; a supergraph's URLs are complete.
+        self._path = path
+
+    def client(self, subgraph: str) -> ServiceClient:
+        return self._clients[subgraph]
 
     async def fetch(
         self, subgraph: str, query: str, variables: dict[str, Any], headers: Mapping[str, str]
@@ -39,7 +46,7 @@ class ClientFetcher:
         if variables:
             body["variables"] = variables
         response = await client.post(
-            "/graphql",
+            self._path,
             json=body,
             headers=headers,
             idempotent=not query.startswith("mutation"),

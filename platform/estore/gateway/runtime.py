@@ -4,6 +4,9 @@ Composition happens at start-up and on demand. A composition error is fatal at s
 subgraphs disagree; serving a guess would be worse). Unreachable subgraphs are not: the gateway
 starts unready and composes at the next request or readiness probe, which is also what lets a
 served cluster start the gateway's lifespan before its peers listen.
+
+With `GATEWAY_SUPERGRAPH` the gateway serves an Apollo supergraph file instead of our graph,
+calling its subgraphs at the URLs it names; one using what we do not serve stops start-up.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from estore.gateway.compose import compose
+from estore.gateway.compose import compose, from_supergraph_sdl
 from estore.gateway.errors import CompositionError
 from estore.gateway.fetcher import ClientFetcher, fetch_sdls
 from estore.gateway.gateway import Gateway
@@ -50,12 +53,28 @@ def read_supergraph_file(path: str) -> dict[str, str]:
     return loaded
 
 
+def read_supergraph_sdl_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompositionError(f"cannot read supergraph {path}: {exc}") from exc
+
+
+# Builds the clients of a supergraph's subgraphs from {name: url}.
+GraphClients = Callable[[Mapping[str, str]], Mapping[str, ServiceClient]]
+
+
 class GatewayRuntime:
     """Holds the current Gateway; `current()` composes first when nothing is composed yet."""
 
-    def __init__(self, settings: GatewaySettings, clients: Mapping[str, ServiceClient]) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        clients: Mapping[str, ServiceClient],
+        graph_clients: GraphClients | None = None,
+    ) -> None:
         unknown = [n for n in settings.subgraph_names if n not in clients]
-        if unknown:
+        if unknown and not settings.gateway_supergraph:
             raise ValueError(
                 f"GATEWAY_SUBGRAPHS names {unknown}, which the gateway has no client for; "
                 f"known: {sorted(clients)}"
@@ -67,10 +86,19 @@ class GatewayRuntime:
         self.sdls: dict[str, str] = {}
         self.last_error: str | None = None
         self._lock = asyncio.Lock()
+        self._graph_clients = graph_clients
+        self._supergraph_text: str | None = None
+        self._served_urls: dict[str, str] = {}
 
     @property
     def subgraphs(self) -> tuple[str, ...]:
-        return tuple(self.sdls) if self.sdls else self.settings.subgraph_names
+        if self.gateway is not None:
+            return tuple(self.gateway.supergraph.subgraphs)
+        return self.settings.subgraph_names
+
+    def client(self, name: str) -> ServiceClient:
+        """The client the gateway calls subgraph `name` with."""
+        return self.fetcher.client(name)
 
     async def start(self) -> None:
         """Start-up hook: compose; a composition error stops start-up, an outage does not."""
@@ -92,6 +120,8 @@ class GatewayRuntime:
         async with self._lock:
             if only_if_missing and self.gateway is not None:
                 return self.gateway
+            if self.settings.gateway_supergraph:
+                return await self._serve_supergraph(self.settings.gateway_supergraph)
             sdls = await self._load_sdls()
             if self.gateway is not None and sdls == self.sdls:
                 return self.gateway
@@ -103,6 +133,27 @@ class GatewayRuntime:
             self.gateway, self.sdls, self.last_error = gateway, sdls, None
             log.info("gateway composed from %s", ", ".join(sdls))
             return gateway
+
+    async def _serve_supergraph(self, path: str) -> Gateway:
+        text = read_supergraph_sdl_file(path)
+        if self.gateway is not None and text == self._supergraph_text:
+            return self.gateway
+        try:
+            supergraph = from_supergraph_sdl(text)
+        except CompositionError as exc:
+            self.last_error = str(exc)
+            raise
+        if supergraph.urls != self._served_urls:
+            if self._graph_clients is None:
+                raise CompositionError("this gateway was built without clients for a supergraph")
+            clients = self._graph_clients(supergraph.urls)
+            deadline = self.settings.gateway_subgraph_deadline_seconds
+            self.fetcher = ClientFetcher(clients, deadline, path="")
+            self._served_urls = dict(supergraph.urls)
+        gateway = Gateway(supergraph, self.fetcher, self.settings.limits)
+        self.gateway, self._supergraph_text, self.last_error = gateway, text, None
+        log.info("gateway serves supergraph %s: %s", path, ", ".join(supergraph.urls))
+        return gateway
 
     async def _load_sdls(self) -> dict[str, str]:
         path = self.settings.gateway_supergraph_file

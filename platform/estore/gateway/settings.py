@@ -18,6 +18,9 @@ class GatewaySettings(ServiceSettings):
     gateway_subgraphs: str = DEFAULT_SUBGRAPHS
     # A JSON file {subgraph: sdl}: composes from it instead of asking the subgraphs.
     gateway_supergraph_file: str | None = None
+    # An Apollo supergraph SDL (join spec), as @apollo/composition or rover write it: serve
+    # that graph instead of ours, calling each subgraph at the URL the file gives it.
+    gateway_supergraph: str | None = None
     gateway_max_depth: int = 12
     gateway_max_cost: int = 10_000
     gateway_max_aliases: int = 30

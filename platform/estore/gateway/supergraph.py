@@ -81,6 +81,8 @@ class Supergraph:
     api_schema: GraphQLSchema
     subgraphs: dict[str, Subgraph]
     types: dict[str, TypeRoute]
+    # Where each subgraph listens, when the supergraph says (Apollo's join__graph urls).
+    urls: dict[str, str] = field(default_factory=dict)
 
     def route(self, type_name: str, field_name: str) -> FieldRoute | None:
         route = self.types.get(type_name)

@@ -1,0 +1,87 @@
+"""`GATEWAY_SUPERGRAPH`: the gateway service serves an Apollo supergraph file, any graph.
+
+The corpus graph's subgraphs listen on loopback at the URLs the file names; the gateway is
+the real service (edge, limits, health, recompose) built by the cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from estore.cluster import Cluster
+from estore.gateway.join import UnsupportedSupergraph
+from estore.kit.identity import Role
+from estore.kit.testing import free_ports
+from tests.integration.gateway.service_helpers import account, gateway_cluster, graphql
+from tests.parity.graph_corpus import refused_graphs, served_graphs
+from tests.parity.static_subgraphs import StaticSubgraph, serving_subgraphs
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+GRAPH = served_graphs()["entities"]
+
+
+@pytest.fixture(scope="module")
+async def base_url() -> AsyncIterator[str]:
+    port = free_ports(1)[0]
+    subgraphs = {
+        (GRAPH.name, name): StaticSubgraph(name, sdl, GRAPH.data[name])
+        for name, sdl in GRAPH.sdls.items()
+    }
+    async with serving_subgraphs(subgraphs, port):
+        yield f"http://127.0.0.1:{port}"
+
+
+async def test_the_gateway_serves_a_supergraph_file_calling_the_urls_it_names(
+    tmp_path: Path, base_url: str
+) -> None:
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(GRAPH.supergraph(base_url))
+    async with (
+        gateway_cluster(["auth"], "auth", gateway_supergraph=str(path)) as cluster,
+        cluster.client("gateway") as gateway,
+    ):
+        answer = await graphql(gateway, '{ product(id: "p2") { name reviews { stars } } }')
+        health = await gateway.get("/health")
+    assert answer.json() == {"data": {"product": {"name": "Desk", "reviews": [{"stars": 2}]}}}
+    assert health.json()["subgraphs"] == {
+        "products": "up",
+        "reviews": "up",
+        "users": "up",
+    }
+
+
+async def test_a_changed_supergraph_file_is_served_after_recompose(
+    tmp_path: Path, base_url: str
+) -> None:
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(GRAPH.supergraph(base_url))
+    async with (
+        gateway_cluster(["auth"], "auth", gateway_supergraph=str(path)) as cluster,
+        cluster.client("gateway") as gateway,
+    ):
+        _, admin = await account(cluster, "admin@example.com", Role.ADMIN)
+        before = await graphql(gateway, "{ me { username } }")
+        path.write_text(GRAPH.supergraph(base_url).replace("  me: User", "  whoami: User"))
+        recomposed = await gateway.post(
+            "/admin/recompose", headers={"Authorization": f"Bearer {admin}"}
+        )
+        after = await graphql(gateway, "{ whoami { id } }")
+    assert before.json() == {"data": {"me": {"username": "ada"}}}
+    assert recomposed.json()["subgraphs"] == ["products", "reviews", "users"]
+    assert "errors" in after.json()  # the users subgraph has no whoami: its error, passed on
+    assert after.json()["errors"][0]["extensions"]["serviceName"] == "users"
+
+
+async def test_a_supergraph_using_an_unsupported_feature_stops_start_up(tmp_path: Path) -> None:
+    refused = refused_graphs()["interface_object"]
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(refused.supergraph())
+    cluster = Cluster(services=["auth", "gateway"], overrides={"gateway_supergraph": str(path)})
+    with pytest.raises(UnsupportedSupergraph, match=re.escape(refused.refusal)):
+        await cluster.start()
+    await cluster.stop()
