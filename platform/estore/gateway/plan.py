@@ -98,8 +98,8 @@ class _Planner:
             route = self.supergraph.route(root.name, name)
             if route is None or not route.resolvers:
                 raise PlanningError(f"No subgraph resolves '{root.name}.{name}'")
-            fetch = self._root_fetch(route)
-            self._add_field(fetch, fetch.selection, root, key, nodes, (), None)
+            for fetch, part in self._root_parts(root, route, nodes):
+                self._add_field(fetch, fetch.selection, root, key, part, (), None)
         for fetch in self.fetches:
             render_fetch(fetch, self.operation)
         return QueryPlan(operation_type=self.kind, fetches=tuple(self.fetches))
@@ -123,6 +123,46 @@ class _Planner:
             if fetch.subgraph in route.resolvers:
                 return fetch
         return self._new_fetch(route.resolvers[0], (), False, set())
+
+    def _root_parts(
+        self, root: GraphQLObjectType, route: FieldRoute, nodes: list[FieldNode]
+    ) -> list[tuple[Fetch, list[FieldNode]]]:
+        """Where a root field goes: one subgraph, or, for a shared root field whose selection
+        no one of them can answer, a part of its selection to each (merged in the answer)."""
+        fetch = self._root_fetch(route)
+        named = get_named_type(root.fields[route.name].type)
+        sets = [n.selection_set for n in nodes if n.selection_set]
+        if self.kind == "mutation" or len(route.resolvers) < 2 or not is_object_type(named):
+            return [(fetch, nodes)]
+        assert isinstance(named, GraphQLObjectType)
+        fields = self._collect(named, sets)
+        remaining = {
+            k for k, f in fields.items() if not self._reaches(fetch.subgraph, named.name, f)
+        }
+        if not remaining:
+            return [(fetch, nodes)]
+        parts = [(fetch, [_narrowed(nodes[0], fields, set(fields) - remaining)])]
+        for other in route.resolvers:
+            mine = {k for k in remaining if self._reaches(other, named.name, fields[k])}
+            if other != fetch.subgraph and mine:
+                parts.append((self._root_fetch_in(other), [_narrowed(nodes[0], fields, mine)]))
+                remaining -= mine
+        if remaining:
+            raise PlanningError(
+                f"No subgraph resolving '{root.name}.{route.name}' reaches "
+                + ", ".join(f"'{named.name}.{fields[k][0].name.value}'" for k in sorted(remaining))
+            )
+        return parts
+
+    def _reaches(self, subgraph: str, type_name: str, nodes: list[FieldNode]) -> bool:
+        name = nodes[0].name.value
+        return name.startswith("__") or self.supergraph.reachable(subgraph, type_name, name)
+
+    def _root_fetch_in(self, subgraph: str) -> Fetch:
+        for fetch in self.fetches:
+            if not fetch.entity and fetch.subgraph == subgraph:
+                return fetch
+        return self._new_fetch(subgraph, (), False, set())
 
     def _add_field(
         self,
@@ -208,6 +248,10 @@ class _Planner:
             self._add_field(entity, fragment, object_type, key, nodes, path, None)
 
     def _local(self, subgraph: str, type_name: str, name: str, provided: Provided | None) -> bool:
+        route = self.supergraph.route(type_name, name)
+        if route is not None and subgraph in route.requires:
+            # Its inputs come in a representation, even when this subgraph returned the object.
+            return False
         if self.supergraph.resolves(subgraph, type_name, name):
             return True
         return (
@@ -314,6 +358,18 @@ class _Planner:
                 seen.add(current)
                 stack.extend(self.fetches[current].depends_on)
         return seen
+
+
+def _narrowed(node: FieldNode, fields: Mapping[str, list[FieldNode]], keys: set[str]) -> FieldNode:
+    """The root field selecting only the sub-fields under `keys` (already collected)."""
+    selections = tuple(n for key, nodes in fields.items() if key in keys for n in nodes)
+    return FieldNode(
+        alias=node.alias,
+        name=node.name,
+        arguments=node.arguments,
+        directives=(),
+        selection_set=SelectionSetNode(selections=selections),
+    )
 
 
 def _names(key: EntityKey) -> list[str]:
