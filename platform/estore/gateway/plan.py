@@ -30,7 +30,7 @@ from graphql import (
 from estore.gateway.collect import collect_fields
 from estore.gateway.errors import PlanningError
 from estore.gateway.plan_model import LIST, Fetch, Path, QueryPlan, RepField, render_fetch
-from estore.gateway.selection import KeySpace, Selection, signature
+from estore.gateway.selection import INTERNAL_PREFIX, KeySpace, Selection, signature
 from estore.gateway.supergraph import (
     EntityKey,
     FieldRoute,
@@ -101,6 +101,8 @@ class _Planner:
             for fetch, part in self._root_parts(root, route, nodes):
                 self._add_field(fetch, fetch.selection, root, key, part, (), None)
         for fetch in self.fetches:
+            top = None if fetch.entity else root.name
+            self._alias_conflicts(fetch.subgraph, top, fetch.selection)
             render_fetch(fetch, self.operation)
         return QueryPlan(operation_type=self.kind, fetches=tuple(self.fetches))
 
@@ -123,6 +125,30 @@ class _Planner:
             if fetch.subgraph in route.resolvers:
                 return fetch
         return self._new_fetch(route.resolvers[0], (), False, set())
+
+    def _alias_conflicts(self, subgraph: str, type_name: str | None, selection: Selection) -> None:
+        """Alias fields that share a response name across sibling fragments with types that
+        differ in this subgraph (the API may merge them, a subgraph operation may not)."""
+        for sel in selection.fields.values():
+            child = (
+                self.supergraph.field_type_name(subgraph, type_name, sel.name)
+                if type_name
+                else None
+            )
+            if sel.selection is not None and child is not None:
+                self._alias_conflicts(subgraph, child, sel.selection)
+        shapes: dict[str, str] = {}
+        for fragment_type, fragment in selection.fragments.items():
+            self._alias_conflicts(subgraph, fragment_type, fragment)
+            fields = getattr(
+                self.supergraph.subgraphs[subgraph].schema.get_type(fragment_type), "fields", {}
+            )
+            for key, sel in fragment.fields.items():
+                if sel.name not in fields:
+                    continue
+                shape = _response_shape(fields[sel.name].type)
+                if shapes.setdefault(key, shape) != shape:
+                    sel.wire_key = f"{INTERNAL_PREFIX}{key}__{fragment_type}"
 
     def _root_parts(
         self, root: GraphQLObjectType, route: FieldRoute, nodes: list[FieldNode]
@@ -358,6 +384,12 @@ class _Planner:
                 seen.add(current)
                 stack.extend(self.fetches[current].depends_on)
         return seen
+
+
+def _response_shape(field_type: Any) -> str:
+    """What GraphQL requires equal under one response name: wrappers, and a leaf's type."""
+    named = get_named_type(field_type)
+    return str(field_type) if is_leaf_type(named) else str(field_type).replace(named.name, "*")
 
 
 def _narrowed(node: FieldNode, fields: Mapping[str, list[FieldNode]], keys: set[str]) -> FieldNode:
