@@ -61,6 +61,25 @@ def apollo_compose(sdls: Mapping[str, str], urls: Mapping[str, str] | None = Non
         raise ReferenceError(f"compose.mjs exited {done.returncode}: {done.stderr}") from None
 
 
+def apollo_compose_many(graphs: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]]) -> Any:
+    """Apollo's composition of each {graph: (sdls, urls)} in one Node run: {graph: output}."""
+    payload = {
+        name: {"subgraphs": dict(sdls), "urls": dict(urls)} for name, (sdls, urls) in graphs.items()
+    }
+    done = subprocess.run(
+        ["node", str(PARITY_DIR / "compose.mjs")],
+        input=json.dumps({"graphs": payload}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise ReferenceError(f"compose.mjs exited {done.returncode}: {done.stderr}") from None
+
+
 async def fetch_sdls(urls: Mapping[str, str]) -> dict[str, str]:
     """Each running subgraph's own `_service { sdl }`, keyed by subgraph name."""
     sdls: dict[str, str] = {}
