@@ -37,6 +37,20 @@ class GatewaySettings(ServiceSettings):
         names = (n.strip() for n in self.gateway_subgraphs.split(","))
         return tuple(dict.fromkeys(n for n in names if n))
 
+    def supergraph_refusal(self) -> str | None:
+        """Why the GATEWAY_SUPERGRAPH file would stop start-up (unreadable, refused), or None."""
+        if not self.gateway_supergraph:
+            return None
+        from estore.gateway.compose import from_supergraph_sdl
+        from estore.gateway.errors import CompositionError
+        from estore.gateway.runtime import read_supergraph_sdl_file
+
+        try:
+            from_supergraph_sdl(read_supergraph_sdl_file(self.gateway_supergraph))
+        except CompositionError as exc:
+            return f"GATEWAY_SUPERGRAPH {self.gateway_supergraph}: {exc}"
+        return None
+
     @property
     def limits(self) -> Limits:
         return Limits(
