@@ -129,7 +129,7 @@ def _health_details(
     async def probe(name: str) -> str:
         deadline = settings.gateway_health_timeout_seconds
         try:
-            if settings.gateway_supergraph:  # any graph's subgraph answers GraphQL, not /health
+            if settings.serves_any_graph:  # any graph's subgraph answers GraphQL, not /health
                 response = await runtime.client(name).post(
                     "", json=TYPENAME_PROBE, idempotent=False, deadline=deadline
                 )

@@ -38,6 +38,10 @@ class ClientFetcher:
     def client(self, subgraph: str) -> ServiceClient:
         return self._clients[subgraph]
 
+    @property
+    def clients(self) -> Mapping[str, ServiceClient]:
+        return self._clients
+
     async def fetch(
         self, subgraph: str, query: str, variables: dict[str, Any], headers: Mapping[str, str]
     ) -> dict[str, Any]:
@@ -68,9 +72,9 @@ def graphql_body(subgraph: str, response: httpx.Response) -> dict[str, Any]:
     )
 
 
-async def fetch_sdl(client: ServiceClient, deadline: float) -> str:
+async def fetch_sdl(client: ServiceClient, deadline: float, path: str = "/graphql") -> str:
     response = await client.post(
-        "/graphql", json={"query": SDL_QUERY}, idempotent=True, deadline=deadline
+        path, json={"query": SDL_QUERY}, idempotent=True, deadline=deadline
     )
     body = graphql_body(client.name, response)
     sdl = ((body.get("data") or {}).get("_service") or {}).get("sdl")
@@ -80,8 +84,11 @@ async def fetch_sdl(client: ServiceClient, deadline: float) -> str:
 
 
 async def fetch_sdls(
-    clients: Mapping[str, ServiceClient], names: tuple[str, ...], deadline: float
+    clients: Mapping[str, ServiceClient],
+    names: tuple[str, ...],
+    deadline: float,
+    path: str = "/graphql",
 ) -> dict[str, str]:
     """Every named subgraph's SDL, fetched in parallel; the first failure is raised."""
-    sdls = await asyncio.gather(*(fetch_sdl(clients[name], deadline) for name in names))
+    sdls = await asyncio.gather(*(fetch_sdl(clients[name], deadline, path) for name in names))
     return dict(zip(names, sdls, strict=True))

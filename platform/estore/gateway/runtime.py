@@ -74,7 +74,7 @@ class GatewayRuntime:
         graph_clients: GraphClients | None = None,
     ) -> None:
         unknown = [n for n in settings.subgraph_names if n not in clients]
-        if unknown and not settings.gateway_supergraph:
+        if unknown and not settings.serves_any_graph:
             raise ValueError(
                 f"GATEWAY_SUBGRAPHS names {unknown}, which the gateway has no client for; "
                 f"known: {sorted(clients)}"
@@ -122,6 +122,8 @@ class GatewayRuntime:
                 return self.gateway
             if self.settings.gateway_supergraph:
                 return await self._serve_supergraph(self.settings.gateway_supergraph)
+            if self.settings.gateway_subgraph_urls:
+                return await self._compose_from_urls(self.settings.subgraph_urls)
             sdls = await self._load_sdls()
             if self.gateway is not None and sdls == self.sdls:
                 return self.gateway
@@ -134,6 +136,38 @@ class GatewayRuntime:
             log.info("gateway composed from %s", ", ".join(sdls))
             return gateway
 
+    async def _compose_from_urls(self, urls: Mapping[str, str]) -> Gateway:
+        fetcher = self._use_urls(urls)
+        deadline = self.settings.gateway_subgraph_deadline_seconds
+        try:
+            sdls = await fetch_sdls(fetcher.clients, tuple(urls), deadline, path="")
+        except Exception as exc:
+            self.last_error = f"subgraph SDLs unavailable: {exc}"
+            raise SubgraphsUnavailable(self.last_error) from exc
+        if self.gateway is not None and sdls == self.sdls:
+            return self.gateway
+        try:
+            supergraph = compose(sdls)
+        except CompositionError as exc:
+            self.last_error = str(exc)
+            raise
+        supergraph.urls = dict(urls)
+        gateway = Gateway(supergraph, fetcher, self.settings.limits)
+        self.gateway, self.sdls, self.last_error = gateway, sdls, None
+        log.info("gateway composed from %s", ", ".join(f"{n}={u}" for n, u in urls.items()))
+        return gateway
+
+    def _use_urls(self, urls: Mapping[str, str]) -> ClientFetcher:
+        """The fetcher over clients for these subgraph URLs (rebuilt only when they change)."""
+        if dict(urls) != self._served_urls:
+            if self._graph_clients is None:
+                raise CompositionError("this gateway was built without clients for a graph's URLs")
+            clients = self._graph_clients(urls)
+            deadline = self.settings.gateway_subgraph_deadline_seconds
+            self.fetcher = ClientFetcher(clients, deadline, path="")
+            self._served_urls = dict(urls)
+        return self.fetcher
+
     async def _serve_supergraph(self, path: str) -> Gateway:
         text = read_supergraph_sdl_file(path)
         if self.gateway is not None and text == self._supergraph_text:
@@ -143,14 +177,7 @@ class GatewayRuntime:
         except CompositionError as exc:
             self.last_error = str(exc)
             raise
-        if supergraph.urls != self._served_urls:
-            if self._graph_clients is None:
-                raise CompositionError("this gateway was built without clients for a supergraph")
-            clients = self._graph_clients(supergraph.urls)
-            deadline = self.settings.gateway_subgraph_deadline_seconds
-            self.fetcher = ClientFetcher(clients, deadline, path="")
-            self._served_urls = dict(supergraph.urls)
-        gateway = Gateway(supergraph, self.fetcher, self.settings.limits)
+        gateway = Gateway(supergraph, self._use_urls(supergraph.urls), self.settings.limits)
         self.gateway, self._supergraph_text, self.last_error = gateway, text, None
         log.info("gateway serves supergraph %s: %s", path, ", ".join(supergraph.urls))
         return gateway

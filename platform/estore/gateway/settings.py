@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import field_validator
+
 from estore.gateway.limits import Limits
 from estore.kit.settings import ServiceSettings
 
@@ -21,6 +23,9 @@ class GatewaySettings(ServiceSettings):
     # An Apollo supergraph SDL (join spec), as @apollo/composition or rover write it: serve
     # that graph instead of ours, calling each subgraph at the URL the file gives it.
     gateway_supergraph: str | None = None
+    # `name=url,...`: compose those subgraphs (each asked for its `_service { sdl }` at its
+    # URL) instead of ours, as Apollo's IntrospectAndCompose does.
+    gateway_subgraph_urls: str | None = None
     gateway_max_depth: int = 12
     gateway_max_cost: int = 10_000
     gateway_max_aliases: int = 30
@@ -31,6 +36,22 @@ class GatewaySettings(ServiceSettings):
     # graphql-transport-ws: how long a socket may stay open without a connection_init.
     gateway_ws_init_timeout_seconds: float = 10.0
     gateway_ws_max_subscriptions: int = 50
+
+    @field_validator("gateway_subgraph_urls")
+    @classmethod
+    def _name_equals_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_subgraph_urls(value)
+        return value
+
+    @property
+    def subgraph_urls(self) -> dict[str, str]:
+        return _parse_subgraph_urls(self.gateway_subgraph_urls or "")
+
+    @property
+    def serves_any_graph(self) -> bool:
+        """Whether the subgraphs are a graph's own (by URL), not our services by name."""
+        return bool(self.gateway_supergraph or self.gateway_subgraph_urls)
 
     @property
     def subgraph_names(self) -> tuple[str, ...]:
@@ -60,3 +81,15 @@ class GatewaySettings(ServiceSettings):
             max_list_items=self.gateway_max_list_items,
             introspection=self.gateway_introspection,
         )
+
+
+def _parse_subgraph_urls(value: str) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        name, _, url = entry.partition("=")
+        if not name.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ValueError(f"expected name=http(s)://host/path, got {entry!r}")
+        urls[name.strip()] = url.strip()
+    return urls

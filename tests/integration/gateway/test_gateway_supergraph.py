@@ -77,6 +77,23 @@ async def test_a_changed_supergraph_file_is_served_after_recompose(
     assert after.json()["errors"][0]["extensions"]["serviceName"] == "users"
 
 
+async def test_subgraph_urls_are_composed_from_their_own_sdls_and_served(base_url: str) -> None:
+    urls = ",".join(f"{name}={url}" for name, url in GRAPH.urls(base_url).items())
+    async with (
+        gateway_cluster(["auth"], "auth", gateway_subgraph_urls=urls) as cluster,
+        cluster.client("gateway") as gateway,
+    ):
+        answer = await graphql(gateway, "{ latestReviews { body author { username } } }")
+    assert answer.json() == {
+        "data": {
+            "latestReviews": [
+                {"body": "Bright", "author": {"username": "ada"}},
+                {"body": "Wobbly", "author": {"username": "bob"}},
+            ]
+        }
+    }
+
+
 async def test_a_supergraph_using_an_unsupported_feature_stops_start_up(tmp_path: Path) -> None:
     refused = refused_graphs()["interface_object"]
     path = tmp_path / "supergraph.graphql"
