@@ -42,7 +42,7 @@ def from_supergraph_sdl(text: str) -> Supergraph:
     apollo = read_supergraph_sdl(text)
     subgraphs = {name: read_subgraph(name, sdl) for name, sdl in apollo.sdls.items()}
     types = _route_types(subgraphs, _group_types(subgraphs))
-    supergraph = Supergraph(apollo.api_schema, subgraphs, types, urls=apollo.urls)
+    supergraph = Supergraph(apollo.api_schema, subgraphs, types, apollo.urls, apollo.costs)
     check_satisfiable(supergraph)
     return supergraph
 

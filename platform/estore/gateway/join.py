@@ -44,11 +44,14 @@ from graphql import (
 )
 
 from estore.gateway.errors import CompositionError
+from estore.gateway.limits import CostDirectives, ListSize
 
 SPECS = "https://specs.apollo.dev/"
 JOIN_VERSIONS = ("v0.3", "v0.4", "v0.5")
 # Features that change nothing about how a query is planned or answered by this gateway.
 HARMLESS_FEATURES = frozenset({"link", "join", "inaccessible", "tag"})
+# Features this gateway honours, and the versions of them it reads.
+SERVED_FEATURES = {"cost": ("v0.1",)}
 KEPT_DIRECTIVES = frozenset({"deprecated", "specifiedBy", "oneOf"})
 SUBGRAPH_HEADER = (
     'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: '
@@ -67,6 +70,7 @@ class ApolloSupergraph:
     sdls: dict[str, str]
     urls: dict[str, str]
     api_schema: GraphQLSchema
+    costs: CostDirectives
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,8 @@ class _Reader:
                 "as @apollo/composition 2 writes them): recompose the supergraph with it"
             )
         for feature in self.features.values():
+            if feature.version in SERVED_FEATURES.get(feature.name, ()):
+                continue
             if feature.name not in HARMLESS_FEATURES:
                 used = self._first_use(feature)
                 if used is not None or feature.purpose in ("SECURITY", "EXECUTION"):
@@ -214,7 +220,7 @@ def read_supergraph_sdl(text: str) -> ApolloSupergraph:
     reader = _Reader(document)
     _Guard(reader).check()
     sdls = {name: _Extractor(reader, graph).sdl() for graph, name in reader.graphs.items()}
-    return ApolloSupergraph(sdls=sdls, urls=reader.urls, api_schema=_api_schema(reader))
+    return ApolloSupergraph(sdls, reader.urls, _api_schema(reader), _cost_directives(reader))
 
 
 class _Guard:
@@ -244,6 +250,21 @@ class _Guard:
         for type_name, node in types.items():
             for child in _children(node):
                 self._check_field(type_name, child)
+                self._check_cost_place(type_name, node, child)
+
+    def _check_cost_place(self, type_name: str, parent: Any, node: Any) -> None:
+        """@cost on arguments and input fields is not counted (yet): refuse it."""
+        cost = self.reader.features.get("cost")
+        if cost is None:
+            return
+        where = f"'{type_name}.{node.name.value}'"
+        coordinate = f"{type_name}.{node.name.value}"
+        if isinstance(parent, InputObjectTypeDefinitionNode):
+            if any(cost.owns(d.name.value) for d in node.directives or ()):
+                self._refuse("@cost on an input field", where)
+        for argument in getattr(node, "arguments", None) or ():
+            if any(cost.owns(d.name.value) for d in argument.directives or ()):
+                self._refuse("@cost on an argument", f"'{coordinate}({argument.name.value}:)'")
 
     def _check_field(self, type_name: str, node: Any) -> None:
         where = f"'{type_name}.{node.name.value}'"
@@ -470,3 +491,38 @@ def _type_name(node: Any) -> str:
     while not isinstance(node, NamedTypeNode):
         node = node.type
     return node.name.value
+
+
+def _cost_directives(reader: _Reader) -> CostDirectives:
+    """The demand-control directives (`@cost`, `@listSize`) by type and field."""
+    feature = reader.features.get("cost")
+    if feature is None:
+        return CostDirectives()
+    field_weights: dict[tuple[str, str], int] = {}
+    type_weights: dict[str, int] = {}
+    list_sizes: dict[tuple[str, str], ListSize] = {}
+    for type_name, node in reader.types.items():
+        for name, args in _owned(feature, node):
+            if name == "cost":
+                type_weights[type_name] = int(args["weight"])
+        for child in _children(node):
+            for name, args in _owned(feature, child):
+                key = (type_name, child.name.value)
+                if name == "cost":
+                    field_weights[key] = int(args["weight"])
+                elif name == "listSize":
+                    list_sizes[key] = ListSize(
+                        assumed=args.get("assumedSize"),
+                        slicing=tuple(args.get("slicingArguments") or ()),
+                        sized_fields=tuple(args.get("sizedFields") or ()),
+                        require_one=bool(args.get("requireOneSlicingArgument", True)),
+                    )
+    return CostDirectives(field_weights, type_weights, list_sizes)
+
+
+def _owned(feature: _Feature, node: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (feature.canonical(d.name.value), _args(d))
+        for d in node.directives or ()
+        if feature.owns(d.name.value)
+    ]
