@@ -192,8 +192,8 @@ def create_app(infra: Infra[GatewaySettings]) -> FastAPI:
             _admin_router(runtime),
         ],
         schema=None,
-        on_startup=[runtime.start, hub.start],
-        on_shutdown=[hub.stop],
+        on_startup=[runtime.start, hub.start, lambda: runtime.start_watching(infra.clock)],
+        on_shutdown=[hub.stop, runtime.stop_watching],
         checks={"composed": composed, "order_status": live_notices},
         health_details=_health_details(runtime, infra),
     )

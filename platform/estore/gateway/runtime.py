@@ -24,6 +24,7 @@ from estore.gateway.gateway import Gateway
 from estore.gateway.settings import GatewaySettings
 from estore.gateway.subscriptions import with_subscriptions
 from estore.kit.clients import ServiceClient
+from estore.kit.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class GatewayRuntime:
         self._graph_clients = graph_clients
         self._supergraph_text: str | None = None
         self._served_urls: dict[str, str] = {}
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def subgraphs(self) -> tuple[str, ...]:
@@ -108,6 +110,31 @@ class GatewayRuntime:
             # Normal when subgraphs start after the gateway (served mode, orchestrators):
             # /health/ready says unready, and the first request or probe composes.
             log.info("gateway not composed yet, will compose on first use: %s", exc)
+
+    async def start_watching(self, clock: Clock) -> None:
+        """Start-up hook: serve the supergraph file anew whenever it changes."""
+        interval = self.settings.gateway_supergraph_poll_seconds
+        if self.settings.gateway_supergraph and interval > 0:
+            self._watcher = asyncio.create_task(self._watch(clock, interval))
+
+    async def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+
+    async def _watch(self, clock: Clock, interval: float) -> None:
+        refused: str | None = None
+        while True:
+            await clock.sleep(interval)
+            try:
+                await self.compose()  # rereads the file; the same text changes nothing
+            except CompositionError as exc:
+                if str(exc) != refused:  # said once per bad version, not every poll
+                    log.error("supergraph change refused, serving the previous one: %s", exc)
+                refused = str(exc)
+            else:
+                refused = None
 
     async def current(self) -> Gateway:
         gateway = self.gateway

@@ -23,6 +23,8 @@ class GatewaySettings(ServiceSettings):
     # An Apollo supergraph SDL (join spec), as @apollo/composition or rover write it: serve
     # that graph instead of ours, calling each subgraph at the URL the file gives it.
     gateway_supergraph: str | None = None
+    # How often the supergraph file is reread; a change is served at once (0: never reread).
+    gateway_supergraph_poll_seconds: float = 2.0
     # `name=url,...`: compose those subgraphs (each asked for its `_service { sdl }` at its
     # URL) instead of ours, as Apollo's IntrospectAndCompose does.
     gateway_subgraph_urls: str | None = None

@@ -6,8 +6,9 @@ the real service (edge, limits, health, recompose) built by the cluster.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from tests.parity.static_subgraphs import StaticSubgraph, serving_subgraphs
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 GRAPH = served_graphs()["entities"]
+RELOAD_GUARD_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +77,41 @@ async def test_a_changed_supergraph_file_is_served_after_recompose(
     assert recomposed.json()["subgraphs"] == ["products", "reviews", "users"]
     assert "errors" in after.json()  # the users subgraph has no whoami: its error, passed on
     assert after.json()["errors"][0]["extensions"]["serviceName"] == "users"
+
+
+async def test_a_changed_supergraph_file_is_served_without_being_asked(
+    tmp_path: Path, base_url: str
+) -> None:
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(GRAPH.supergraph(base_url))
+    async with (
+        gateway_cluster(
+            ["auth"],
+            "auth",
+            gateway_supergraph=str(path),
+            gateway_supergraph_poll_seconds=0.01,
+        ) as cluster,
+        cluster.client("gateway") as gateway,
+    ):
+        runtime = cluster.apps["gateway"].state.runtime
+        first = runtime.gateway
+        path.write_text("not a supergraph {")
+        await _until(lambda: runtime.last_error is not None)
+        refused = (runtime.gateway, await graphql(gateway, "{ me { username } }"))
+        path.write_text(GRAPH.supergraph(base_url).replace("  me: User", "  whoami: User"))
+        await _until(lambda: runtime.gateway is not first)
+        schema = await graphql(gateway, '{ __type(name: "Query") { fields { name } } }')
+    assert refused[0] is first  # the refused file changed nothing
+    assert refused[1].json() == {"data": {"me": {"username": "ada"}}}
+    names = {f["name"] for f in schema.json()["data"]["__type"]["fields"]}
+    assert "whoami" in names and "me" not in names
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait for the runtime's file watcher, which has no event to await."""
+    async with asyncio.timeout(RELOAD_GUARD_SECONDS):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def test_subgraph_urls_are_composed_from_their_own_sdls_and_served(base_url: str) -> None:
