@@ -14,7 +14,7 @@ from graphql import ListTypeNode, NonNullTypeNode, TypeNode, print_ast
 from estore.gateway.api_schema import build_api_schema
 from estore.gateway.checks import check_directives, check_satisfiable
 from estore.gateway.errors import CompositionError
-from estore.gateway.join import read_supergraph_sdl
+from estore.gateway.join import UnsupportedSupergraph, read_supergraph_sdl
 from estore.gateway.sdl import Subgraph, SubgraphField, SubgraphType, read_subgraph
 from estore.gateway.supergraph import EntityKey, FieldRoute, Supergraph, TypeRoute
 
@@ -27,6 +27,7 @@ def compose(sdls: Mapping[str, str]) -> Supergraph:
     if not sdls:
         raise CompositionError("No subgraphs to compose")
     subgraphs = {name: read_subgraph(name, sdl) for name, sdl in sdls.items()}
+    _refuse_unserved(subgraphs)
     definitions = _group_types(subgraphs)
     types = _route_types(subgraphs, definitions)
     supergraph = Supergraph(build_api_schema(definitions, types), subgraphs, types)
@@ -45,6 +46,15 @@ def from_supergraph_sdl(text: str) -> Supergraph:
     supergraph = Supergraph(apollo.api_schema, subgraphs, types, apollo.urls, apollo.costs)
     check_satisfiable(supergraph)
     return supergraph
+
+
+def _refuse_unserved(subgraphs: Mapping[str, Subgraph]) -> None:
+    """Refuse the first use of a feature we do not serve; an @interfaceObject first, since it
+    is the cause of what else (a keyed interface) its graph would be refused for."""
+    findings = [finding for sub in subgraphs.values() for finding in sub.unserved]
+    if findings:
+        findings.sort(key=lambda finding: "@interfaceObject" not in finding)
+        raise UnsupportedSupergraph(findings[0])
 
 
 def _route_types(

@@ -7,7 +7,7 @@ import re
 import pytest
 from graphql import print_schema
 
-from estore.gateway.compose import from_supergraph_sdl
+from estore.gateway.compose import compose, from_supergraph_sdl
 from estore.gateway.errors import CompositionError
 from estore.gateway.join import UnsupportedSupergraph, read_supergraph_sdl
 from tests.parity.graph_corpus import refused_graphs, served_graphs
@@ -87,3 +87,13 @@ def test_an_unknown_feature_for_execution_is_refused() -> None:
     )
     with pytest.raises(UnsupportedSupergraph, match=re.escape("magic/v0.1")):
         read_supergraph_sdl(linked)
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_composing_the_same_subgraphs_ourselves_refuses_them_too(name: str) -> None:
+    graph = REFUSED[name]
+    directive = graph.refusal.split(" on ")[0]
+    with pytest.raises(CompositionError) as refused:
+        compose(graph.sdls)
+    assert directive in str(refused.value)
+    assert "not supported by this gateway" in str(refused.value)
