@@ -5,7 +5,8 @@ subgraphs' data (`DATA`) and the questions asked (`ASKS`), and `supergraph.graph
 `@apollo/composition` composed from the SDLs (`python -m tests.parity.graph_corpus` rewrites
 it; a parity test fails while it is stale). `refused/<graph>/` holds graphs the gateway must
 refuse at start-up: their SDLs, their supergraph and `refusal.txt`, the words the refusal
-must contain (the directive and where it is used).
+must contain (the directive and where it is used). `invalid/<graph>/` holds subgraphs that do
+not compose at all: Apollo's composition and ours must both refuse them.
 
 The supergraphs name their subgraphs at `PLACEHOLDER/<graph>/<subgraph>/graphql`; a test
 replaces the placeholder with where it serves them.
@@ -22,6 +23,7 @@ from typing import Any
 PARITY_DIR = Path(__file__).resolve().parent
 GRAPHS_DIR = PARITY_DIR / "graphs"
 REFUSED_DIR = GRAPHS_DIR / "refused"
+INVALID_DIR = GRAPHS_DIR / "invalid"
 PLACEHOLDER = "http://subgraphs.corpus.invalid"
 SUPERGRAPH = "supergraph.graphql"
 
@@ -93,6 +95,11 @@ def refused_graphs() -> dict[str, CorpusGraph]:
     """The graphs our gateway must refuse, by name."""
     folders = sorted(REFUSED_DIR.iterdir()) if REFUSED_DIR.is_dir() else []
     return {p.name: load_graph(p) for p in folders if p.is_dir()}
+
+
+def invalid_graphs() -> dict[str, CorpusGraph]:
+    """Subgraph sets that must not compose, by name."""
+    return {p.name: load_graph(p) for p in sorted(INVALID_DIR.iterdir()) if p.is_dir()}
 
 
 def compose_corpus() -> None:

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
-from estore.gateway.compose import from_supergraph_sdl
-from tests.parity.graph_corpus import CorpusGraph, refused_graphs, served_graphs
+from estore.gateway.compose import compose, from_supergraph_sdl
+from estore.gateway.errors import CompositionError
+from estore.gateway.join import UnsupportedSupergraph
+from tests.parity.graph_corpus import CorpusGraph, invalid_graphs, refused_graphs, served_graphs
 from tests.parity.reference import apollo_compose_many
 from tests.parity.schema_shape import differences, normalised, shape
 
 GRAPHS = {**served_graphs(), **{f"refused/{n}": g for n, g in refused_graphs().items()}}
+INVALID = {f"invalid/{n}": g for n, g in invalid_graphs().items()}
 RECOMPOSE = "python -m tests.parity.graph_corpus"
 
 
@@ -23,7 +26,7 @@ RECOMPOSE = "python -m tests.parity.graph_corpus"
 def composed() -> dict[str, Any]:
     """Apollo's composition of every corpus graph, in one Node run."""
     outputs: dict[str, Any] = apollo_compose_many(
-        {name: (graph.sdls, graph.urls()) for name, graph in GRAPHS.items()}
+        {name: (graph.sdls, graph.urls()) for name, graph in {**GRAPHS, **INVALID}.items()}
     )
     return outputs
 
@@ -44,3 +47,13 @@ def test_our_api_schema_of_the_supergraph_is_apollos(name: str, composed: dict[s
     theirs = shape(normalised(composed[name]["apiSchema"]))
     assert differences(ours, theirs) == []
     assert len(ours) > 5
+
+
+@pytest.mark.parametrize("name", list(INVALID))
+def test_subgraphs_apollo_will_not_compose_we_will_not_either(
+    name: str, composed: dict[str, Any]
+) -> None:
+    assert composed[name].get("errors"), "Apollo composed it: the case proves nothing"
+    with pytest.raises(CompositionError) as refused:
+        compose(INVALID[name].sdls)
+    assert not isinstance(refused.value, UnsupportedSupergraph)  # refused as invalid
