@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from estore.cluster import SERVICES, Cluster, build_service, cluster_secrets
+from estore.gateway.settings import GatewaySettings
 from estore.kit.bootstrap import Wiring
 from estore.kit.infra import Infra
 from estore.kit.logview import LogStream, format_line, span_tree
@@ -237,6 +238,8 @@ def _print_banner(urls: Mapping[str, str]) -> None:
 def serve(name: str, host: str, allow_fakes: bool, with_seed: bool, products: int) -> None:
     """Run one service alone, configured only by the environment (the deployed mode)."""
     settings = _deployed_settings(name, allow_fakes)
+    if isinstance(settings, GatewaySettings) and (refusal := settings.supergraph_refusal()):
+        raise click.ClickException(f"{name}: {refusal}")
     configure_logging(settings.log_level, json=settings.log_json, service=name)
     if settings.mongodb_uri is None or settings.redis_url is None:
         click.echo(

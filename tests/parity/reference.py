@@ -61,6 +61,25 @@ def apollo_compose(sdls: Mapping[str, str], urls: Mapping[str, str] | None = Non
         raise ReferenceError(f"compose.mjs exited {done.returncode}: {done.stderr}") from None
 
 
+def apollo_compose_many(graphs: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]]) -> Any:
+    """Apollo's composition of each {graph: (sdls, urls)} in one Node run: {graph: output}."""
+    payload = {
+        name: {"subgraphs": dict(sdls), "urls": dict(urls)} for name, (sdls, urls) in graphs.items()
+    }
+    done = subprocess.run(
+        ["node", str(PARITY_DIR / "compose.mjs")],
+        input=json.dumps({"graphs": payload}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise ReferenceError(f"compose.mjs exited {done.returncode}: {done.stderr}") from None
+
+
 async def fetch_sdls(urls: Mapping[str, str]) -> dict[str, str]:
     """Each running subgraph's own `_service { sdl }`, keyed by subgraph name."""
     sdls: dict[str, str] = {}
@@ -96,6 +115,30 @@ async def apollo_gateway(supergraph_sdl: str, port: int, signing_key: str) -> As
         )
         try:
             yield await _until_ready(process)
+        finally:
+            await _stop(process)
+
+
+@asynccontextmanager
+async def apollo_gateways(supergraphs: Mapping[str, str]) -> AsyncIterator[dict[str, str]]:
+    """One Node process serving Apollo Gateway over each {graph: supergraph SDL}.
+
+    Yields {graph: GraphQL URL}; the subgraphs are called at the URLs the supergraphs name.
+    """
+    with tempfile.TemporaryDirectory(prefix="parity-graphs-") as folder:
+        path = Path(folder) / "graphs.json"
+        path.write_text(json.dumps(dict(supergraphs)), encoding="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            "node",
+            str(PARITY_DIR / "graphs.mjs"),
+            str(path),
+            cwd=PARITY_DIR,
+            env={**_node_env(), "NODE_ENV": "production"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            yield json.loads(await _until_ready(process))
         finally:
             await _stop(process)
 

@@ -12,15 +12,19 @@ from starlette.websockets import WebSocketDisconnect
 from estore.gateway.edge import DropClientIdentity, edge_admin, token_expiry, verify_bearer
 from estore.gateway.errors import CompositionError
 from estore.gateway.http import graphql_http_router
-from estore.gateway.runtime import GatewayRuntime, SubgraphsUnavailable
+from estore.gateway.runtime import GatewayRuntime, GraphClients, SubgraphsUnavailable
 from estore.gateway.settings import GatewaySettings
 from estore.gateway.subscriptions import OrderStatusHub
 from estore.gateway.ws import PROTOCOL, Closed, Connection, Session
 from estore.kit.app import create_service_app
-from estore.kit.clients import DependencyError
+from estore.kit.bootstrap import http_transport
+from estore.kit.clients import ClientRegistry, DependencyError
 from estore.kit.errors import Conflict, Unavailable
-from estore.kit.identity import STAFF, Caller, IdentityRefused, acting_as
+from estore.kit.identity import STAFF, Caller, IdentityRefused, acting_as, caller_headers
 from estore.kit.infra import Infra
+from estore.kit.observability import trace_headers
+
+TYPENAME_PROBE = {"query": "{ __typename }"}
 
 
 class _StarletteSocket:
@@ -111,7 +115,7 @@ def _admin_router(runtime: GatewayRuntime) -> APIRouter:
             raise Conflict(message) from None
         except SubgraphsUnavailable as exc:
             raise Unavailable(str(exc)) from None
-        return {"status": "composed", "subgraphs": list(runtime.sdls)}
+        return {"status": "composed", "subgraphs": list(runtime.subgraphs)}
 
     return router
 
@@ -123,10 +127,16 @@ def _health_details(
     settings = infra.settings
 
     async def probe(name: str) -> str:
+        deadline = settings.gateway_health_timeout_seconds
         try:
-            response = await infra.clients[name].get(
-                "/health", idempotent=False, deadline=settings.gateway_health_timeout_seconds
-            )
+            if settings.serves_any_graph:  # any graph's subgraph answers GraphQL, not /health
+                response = await runtime.client(name).post(
+                    "", json=TYPENAME_PROBE, idempotent=False, deadline=deadline
+                )
+            else:
+                response = await infra.clients[name].get(
+                    "/health", idempotent=False, deadline=deadline
+                )
         except DependencyError as exc:
             return f"down: {exc.reason}"
         except Exception as exc:  # an absent in-process peer, a broken transport
@@ -144,9 +154,26 @@ def _health_details(
     return details
 
 
+def _graph_clients(infra: Infra[GatewaySettings]) -> GraphClients:
+    """Clients for a supergraph's subgraphs, with our deadlines, breakers, metrics and faults."""
+
+    def build(urls: Mapping[str, str]) -> ClientRegistry:
+        return ClientRegistry(
+            {name: (url, http_transport(name)) for name, url in urls.items()},
+            clock=infra.clock,
+            registry=infra.telemetry.registry,
+            metrics=infra.clients.metrics,
+            faults=infra.clients.faults,
+            header_providers=[caller_headers, trace_headers],
+            deadline=infra.settings.request_deadline_seconds,
+        )
+
+    return build
+
+
 def create_app(infra: Infra[GatewaySettings]) -> FastAPI:
     settings = infra.settings
-    runtime = GatewayRuntime(settings, infra.clients)
+    runtime = GatewayRuntime(settings, infra.clients, _graph_clients(infra))
     hub = OrderStatusHub(infra.bus, infra.clock)
 
     async def composed() -> None:
@@ -165,8 +192,8 @@ def create_app(infra: Infra[GatewaySettings]) -> FastAPI:
             _admin_router(runtime),
         ],
         schema=None,
-        on_startup=[runtime.start, hub.start],
-        on_shutdown=[hub.stop],
+        on_startup=[runtime.start, hub.start, lambda: runtime.start_watching(infra.clock)],
+        on_shutdown=[hub.stop, runtime.stop_watching],
         checks={"composed": composed, "order_status": live_notices},
         health_details=_health_details(runtime, infra),
     )

@@ -121,8 +121,33 @@ def check_satisfiable(supergraph: Supergraph) -> None:
                 continue
             api_type = api_types.get(type_name)
             for field_name in getattr(api_type, "fields", None) or {}:
-                if not supergraph.resolves(sub_name, type_name, field_name):
+                if supergraph.resolves(sub_name, type_name, field_name):
+                    continue
+                if not _only_under_shared_roots(supergraph, sub_name, type_name, field_name):
                     _check_hop(supergraph, sub_name, type_name, field_name)
+
+
+def _only_under_shared_roots(
+    supergraph: Supergraph, source: str, type_name: str, field_name: str
+) -> bool:
+    """Whether `source` returns the keyless `type_name` only from shared Query fields that
+    another subgraph answers `field_name` under: the planner asks that one for it."""
+    if supergraph.resolvable_keys(source, type_name):
+        return False
+    returning = [
+        (parent, name)
+        for parent, sub_type in supergraph.subgraphs[source].types.items()
+        for name in sub_type.fields
+        if supergraph.field_type_name(source, parent, name) == type_name
+    ]
+    for parent, name in returning:
+        route = supergraph.route(parent, name)
+        others = [s for s in (route.resolvers if route else ()) if s != source]
+        if parent != "Query" or not any(
+            supergraph.resolves(s, type_name, field_name) for s in others
+        ):
+            return False
+    return bool(returning)
 
 
 def _check_hop(supergraph: Supergraph, source: str, type_name: str, field_name: str) -> None:

@@ -14,6 +14,7 @@ from graphql import ListTypeNode, NonNullTypeNode, TypeNode, print_ast
 from estore.gateway.api_schema import build_api_schema
 from estore.gateway.checks import check_directives, check_satisfiable
 from estore.gateway.errors import CompositionError
+from estore.gateway.join import UnsupportedSupergraph, read_supergraph_sdl
 from estore.gateway.sdl import Subgraph, SubgraphField, SubgraphType, read_subgraph
 from estore.gateway.supergraph import EntityKey, FieldRoute, Supergraph, TypeRoute
 
@@ -26,13 +27,42 @@ def compose(sdls: Mapping[str, str]) -> Supergraph:
     if not sdls:
         raise CompositionError("No subgraphs to compose")
     subgraphs = {name: read_subgraph(name, sdl) for name, sdl in sdls.items()}
+    _refuse_unserved(subgraphs)
     definitions = _group_types(subgraphs)
-    types = {name: _route_type(name, defs) for name, defs in definitions.items()}
-    check_directives(subgraphs, types)
-    api_schema = build_api_schema(definitions, types)
-    supergraph = Supergraph(api_schema=api_schema, subgraphs=subgraphs, types=types)
+    types = _route_types(subgraphs, definitions)
+    supergraph = Supergraph(build_api_schema(definitions, types), subgraphs, types)
     check_satisfiable(supergraph)
     return supergraph
+
+
+def from_supergraph_sdl(text: str) -> Supergraph:
+    """Route an Apollo supergraph SDL: its subgraphs, its URLs and its API schema as written.
+
+    Raises CompositionError (UnsupportedSupergraph when it uses what we do not serve).
+    """
+    apollo = read_supergraph_sdl(text)
+    subgraphs = {name: read_subgraph(name, sdl) for name, sdl in apollo.sdls.items()}
+    types = _route_types(subgraphs, _group_types(subgraphs))
+    supergraph = Supergraph(apollo.api_schema, subgraphs, types, apollo.urls, apollo.costs)
+    check_satisfiable(supergraph)
+    return supergraph
+
+
+def _refuse_unserved(subgraphs: Mapping[str, Subgraph]) -> None:
+    """Refuse the first use of a feature we do not serve; an @interfaceObject first, since it
+    is the cause of what else (a keyed interface) its graph would be refused for."""
+    findings = [finding for sub in subgraphs.values() for finding in sub.unserved]
+    if findings:
+        findings.sort(key=lambda finding: "@interfaceObject" not in finding)
+        raise UnsupportedSupergraph(findings[0])
+
+
+def _route_types(
+    subgraphs: Mapping[str, Subgraph], definitions: Mapping[str, Definitions]
+) -> dict[str, TypeRoute]:
+    types = {name: _route_type(name, defs) for name, defs in definitions.items()}
+    check_directives(subgraphs, types)
+    return types
 
 
 def _group_types(subgraphs: Mapping[str, Subgraph]) -> dict[str, Definitions]:

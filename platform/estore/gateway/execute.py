@@ -101,7 +101,7 @@ async def _run_fetch(
         outcome.errors.append(_map_error(fetch.subgraph, error, lambda p: p))
     data = response.get("data")
     if isinstance(data, dict):
-        merge(outcome.data, data)
+        merge(outcome.data, restore_keys(data, fetch.wire_keys) if fetch.wire_keys else data)
     elif not errors:
         _fail_root(fetch, ValueError("response has neither data nor errors"), outcome)
 
@@ -223,6 +223,8 @@ async def _run_entity_fetch(
     for error in response.get("errors") or []:
         outcome.errors.append(_map_error(fetch.subgraph, error, lambda p: _entity_path(p, ordered)))
     entities = (response.get("data") or {}).get("_entities")
+    if fetch.wire_keys:
+        entities = restore_keys(entities, fetch.wire_keys)
     if not isinstance(entities, list) or len(entities) != len(ordered):
         if not response.get("errors"):
             failure = Failure(downstream_error(fetch.subgraph, "Invalid _entities response", None))
@@ -253,6 +255,15 @@ def _entity_path(path: PathKey, groups: list[list[_Target]]) -> PathKey:
         if 0 <= path[1] < len(groups):
             return [*groups[path[1]][0].path, *path[2:]]
     return path
+
+
+def restore_keys(value: Any, wire_keys: Mapping[str, str]) -> Any:
+    """A subgraph answer with the fields the plan aliased apart under their own names again."""
+    if isinstance(value, list):
+        return [restore_keys(item, wire_keys) for item in value]
+    if isinstance(value, dict):
+        return {wire_keys.get(k, k): restore_keys(v, wire_keys) for k, v in value.items()}
+    return value
 
 
 def merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:

@@ -27,9 +27,20 @@ class SubgraphAnswerError(Exception):
 class ClientFetcher:
     """The engine's SubgraphFetcher over the kit's ServiceClients, one per subgraph."""
 
-    def __init__(self, clients: Mapping[str, ServiceClient], deadline: float) -> None:
+    def __init__(
+        self, clients: Mapping[str, ServiceClient], deadline: float, path: str = "/graphql"
+    ) -> None:
         self._clients = clients
         self._deadline = deadline
+        # Our subgraphs serve /graphql under their base URL; a supergraph's URLs are complete.
+        self._path = path
+
+    def client(self, subgraph: str) -> ServiceClient:
+        return self._clients[subgraph]
+
+    @property
+    def clients(self) -> Mapping[str, ServiceClient]:
+        return self._clients
 
     async def fetch(
         self, subgraph: str, query: str, variables: dict[str, Any], headers: Mapping[str, str]
@@ -39,7 +50,7 @@ class ClientFetcher:
         if variables:
             body["variables"] = variables
         response = await client.post(
-            "/graphql",
+            self._path,
             json=body,
             headers=headers,
             idempotent=not query.startswith("mutation"),
@@ -61,9 +72,9 @@ def graphql_body(subgraph: str, response: httpx.Response) -> dict[str, Any]:
     )
 
 
-async def fetch_sdl(client: ServiceClient, deadline: float) -> str:
+async def fetch_sdl(client: ServiceClient, deadline: float, path: str = "/graphql") -> str:
     response = await client.post(
-        "/graphql", json={"query": SDL_QUERY}, idempotent=True, deadline=deadline
+        path, json={"query": SDL_QUERY}, idempotent=True, deadline=deadline
     )
     body = graphql_body(client.name, response)
     sdl = ((body.get("data") or {}).get("_service") or {}).get("sdl")
@@ -73,8 +84,11 @@ async def fetch_sdl(client: ServiceClient, deadline: float) -> str:
 
 
 async def fetch_sdls(
-    clients: Mapping[str, ServiceClient], names: tuple[str, ...], deadline: float
+    clients: Mapping[str, ServiceClient],
+    names: tuple[str, ...],
+    deadline: float,
+    path: str = "/graphql",
 ) -> dict[str, str]:
     """Every named subgraph's SDL, fetched in parallel; the first failure is raised."""
-    sdls = await asyncio.gather(*(fetch_sdl(clients[name], deadline) for name in names))
+    sdls = await asyncio.gather(*(fetch_sdl(clients[name], deadline, path) for name in names))
     return dict(zip(names, sdls, strict=True))

@@ -142,7 +142,7 @@ class Gateway:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        analysis = analyse(self.schema, operation, fragments, self.limits)
+        analysis = analyse(self.schema, operation, fragments, self.limits, self.supergraph.costs)
         errors = analysis.shape_errors(self.limits)
         if not analysis.cost_variables:
             errors += analysis.cost_errors(self.limits, {})

@@ -12,6 +12,12 @@ formula evaluated per request, so a cached document costs a few multiplications 
 Introspection is answered by the gateway from the schema and is bounded by it, so it counts
 towards none of the limits.
 
+A supergraph's demand-control directives refine this: `@cost(weight:)` on a field (or on the
+type it returns) replaces its 1, and `@listSize` sizes a list by its `slicingArguments`
+(literal or variable, as above), else by its `assumedSize`; with `sizedFields` the size is that
+of the named child lists (a connection). `requireOneSlicingArgument` (the default) refuses a
+request giving none or several of them.
+
 No list argument may hold more than `max_list_items` items, written in the document or sent in
 the variables: a subgraph would refuse a cart of 10,000 lines too, but only after the gateway
 had coerced and sent every one of them. The variables are measured as sent, before coercion.
@@ -20,7 +26,7 @@ had coerced and sent every one of them. The variables are measured as sent, befo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -55,6 +61,25 @@ class Limits:
     max_list_items: int = 500
     default_list_size: int = 10
     introspection: bool = True
+
+
+@dataclass(frozen=True)
+class ListSize:
+    """A field's `@listSize`."""
+
+    assumed: int | None = None
+    slicing: tuple[str, ...] = ()
+    sized_fields: tuple[str, ...] = ()
+    require_one: bool = True
+
+
+@dataclass(frozen=True)
+class CostDirectives:
+    """`@cost` weights by (type, field) and by type, `@listSize` by (type, field)."""
+
+    field_weights: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    type_weights: Mapping[str, int] = field(default_factory=dict)
+    list_sizes: Mapping[tuple[str, str], ListSize] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +136,8 @@ class Analysis:
     cost_variables: tuple[str, ...] = ()
     # The most items of a list written in the document (or a variable's default), and its name.
     longest_list: tuple[int, str] = (0, "")
+    # Lists whose @listSize requires exactly one slicing argument and did not get it.
+    slicing_errors: tuple[str, ...] = ()
 
     def shape_errors(self, limits: Limits) -> list[GraphQLError]:
         """Errors that no variable value can change: depth and aliases."""
@@ -132,6 +159,7 @@ class Analysis:
             )
         if self.longest_list[0] > limits.max_list_items:
             errors.append(_too_long(self.longest_list, limits))
+        errors += [_error(message, "BAD_USER_INPUT") for message in self.slicing_errors]
         return errors
 
     def cost_errors(self, limits: Limits, variables: Mapping[str, Any]) -> list[GraphQLError]:
@@ -154,14 +182,22 @@ def analyse(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     limits: Limits,
+    costs: CostDirectives | None = None,
 ) -> Analysis:
     """Measure a validated operation once; variable values are applied later, per request."""
     defaults = _variable_defaults(operation)
-    walk = _Walk(schema, fragments, limits, defaults)
+    walk = _Walk(schema, fragments, limits, defaults, costs or CostDirectives())
     cost = walk.selections(schema.get_root_type(operation.operation), operation.selection_set, 1)
     limit = limits.max_list_items
     longest = max([walk.longest_list, *(_longest_list(v, k, limit) for k, v in defaults.items())])
-    return Analysis(walk.depth, walk.aliases, cost, tuple(sorted(cost.variables())), longest)
+    return Analysis(
+        walk.depth,
+        walk.aliases,
+        cost,
+        tuple(sorted(cost.variables())),
+        longest,
+        tuple(walk.slicing_errors),
+    )
 
 
 def list_errors(limits: Limits, variables: Mapping[str, Any]) -> list[GraphQLError]:
@@ -262,14 +298,17 @@ class _Walk:
         fragments: Mapping[str, FragmentDefinitionNode],
         limits: Limits,
         variable_defaults: Mapping[str, Any],
+        costs: CostDirectives,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.limits = limits
         self.variable_defaults = variable_defaults
+        self.costs = costs
         self.depth = 0
         self.aliases = 0
         self.longest_list = (0, "")
+        self.slicing_errors: list[str] = []
 
     def selections(
         self,
@@ -277,12 +316,15 @@ class _Walk:
         selection_set: SelectionSetNode,
         depth: int,
         page: PageSize | None = None,
+        sized: tuple[str, ...] = (),
     ) -> Cost:
-        """The cost of a selection set; `page` sizes its lists when the parent is a connection."""
+        """The cost of a selection set; `page` sizes its lists (those named in `sized`, when
+        given) when the parent is a connection."""
         total = Cost()
+        connection = (page, sized) if page is not None else None
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
-                total = total.plus(self._field(parent, node, depth, page))
+                total = total.plus(self._field(parent, node, depth, connection))
                 continue
             inner = node.selection_set if hasattr(node, "selection_set") else None
             condition = getattr(node, "type_condition", None)
@@ -290,7 +332,7 @@ class _Walk:
                 fragment = self.fragments[node.name.value]  # type: ignore[attr-defined]
                 inner, condition = fragment.selection_set, fragment.type_condition
             scope = self.schema.get_type(condition.name.value) if condition else parent
-            total = total.plus(self.selections(scope, inner, depth, page))
+            total = total.plus(self.selections(scope, inner, depth, page, sized))
         return total
 
     def _field(
@@ -298,7 +340,7 @@ class _Walk:
         parent: GraphQLNamedType | None,
         node: FieldNode,
         depth: int,
-        connection_page: PageSize | None,
+        connection_page: tuple[PageSize, tuple[str, ...]] | None,
     ) -> Cost:
         if node.name.value.startswith("__"):
             return Cost()
@@ -310,14 +352,62 @@ class _Walk:
             )
             self.longest_list = max(self.longest_list, literal)
         definition = getattr(parent, "fields", {}).get(node.name.value)
-        if not node.selection_set or definition is None:
+        if definition is None:
             return Cost(1)
         child = get_named_type(definition.type)
-        own_page = self._page_size(node, definition)
-        if not is_list_type(get_nullable_type(definition.type)):
-            return Cost(1).plus(self.selections(child, node.selection_set, depth + 1, own_page))
-        page = own_page or connection_page or PageSize(self.limits.default_list_size)
-        return Cost(1).plus(self.selections(child, node.selection_set, depth + 1).times(page))
+        weight = Cost(self._weight(parent, node.name.value, child))
+        size = self.costs.list_sizes.get((getattr(parent, "name", ""), node.name.value))
+        own_page = self._list_size(node, definition, size) if size else None
+        own_page = own_page or self._page_size(node, definition)
+        listed = is_list_type(get_nullable_type(definition.type))
+        if listed and own_page is None and connection_page is not None:
+            page, names = connection_page
+            own_page = page if not names or node.name.value in names else None
+        if not node.selection_set:
+            return weight.times(own_page) if listed and size is not None and own_page else weight
+        sized = size.sized_fields if size else ()
+        if not listed:
+            inner = self.selections(child, node.selection_set, depth + 1, own_page, sized)
+            return weight.plus(inner)
+        page = own_page or PageSize(self.limits.default_list_size)
+        inner = self.selections(child, node.selection_set, depth + 1)
+        return weight.plus(inner.times(page))
+
+    def _weight(self, parent: GraphQLNamedType | None, name: str, child: GraphQLNamedType) -> int:
+        key = (getattr(parent, "name", ""), name)
+        if key in self.costs.field_weights:
+            return self.costs.field_weights[key]
+        return self.costs.type_weights.get(child.name, 1)
+
+    def _list_size(self, node: FieldNode, definition: GraphQLField, size: ListSize) -> PageSize:
+        given = [a for a in node.arguments or () if a.name.value in size.slicing]
+        if size.slicing and size.require_one and len(given) != 1:
+            names = ", ".join(size.slicing)
+            self.slicing_errors.append(
+                f"'{node.name.value}' takes exactly one of its slicing arguments ({names}), "
+                f"got {len(given)}"
+            )
+        fallback = size.assumed if size.assumed is not None else self.limits.default_list_size
+        for argument in given:
+            if isinstance(argument.value, IntValueNode):
+                return PageSize(max(int(argument.value.value), 0))
+            if isinstance(argument.value, VariableNode):
+                variable = argument.value.name.value
+                default = _int_or_none(_schema_default(definition.args[argument.name.value]))
+                return PageSize(
+                    fallback if default is None else default,
+                    variable,
+                    self.variable_defaults.get(variable),
+                )
+        for name in size.slicing:  # not given: the argument's default in the schema
+            default = (
+                _int_or_none(_schema_default(definition.args[name]))
+                if name in definition.args
+                else None
+            )
+            if default is not None:
+                return PageSize(max(default, 0))
+        return PageSize(fallback)
 
     def _page_size(self, node: FieldNode, definition: GraphQLField) -> PageSize | None:
         """The page size this field asks for, or None when it takes no page-size argument."""

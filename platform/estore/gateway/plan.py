@@ -30,7 +30,7 @@ from graphql import (
 from estore.gateway.collect import collect_fields
 from estore.gateway.errors import PlanningError
 from estore.gateway.plan_model import LIST, Fetch, Path, QueryPlan, RepField, render_fetch
-from estore.gateway.selection import KeySpace, Selection, signature
+from estore.gateway.selection import INTERNAL_PREFIX, KeySpace, Selection, signature
 from estore.gateway.supergraph import (
     EntityKey,
     FieldRoute,
@@ -98,9 +98,11 @@ class _Planner:
             route = self.supergraph.route(root.name, name)
             if route is None or not route.resolvers:
                 raise PlanningError(f"No subgraph resolves '{root.name}.{name}'")
-            fetch = self._root_fetch(route)
-            self._add_field(fetch, fetch.selection, root, key, nodes, (), None)
+            for fetch, part in self._root_parts(root, route, nodes):
+                self._add_field(fetch, fetch.selection, root, key, part, (), None)
         for fetch in self.fetches:
+            top = None if fetch.entity else root.name
+            self._alias_conflicts(fetch.subgraph, top, fetch.selection)
             render_fetch(fetch, self.operation)
         return QueryPlan(operation_type=self.kind, fetches=tuple(self.fetches))
 
@@ -123,6 +125,70 @@ class _Planner:
             if fetch.subgraph in route.resolvers:
                 return fetch
         return self._new_fetch(route.resolvers[0], (), False, set())
+
+    def _alias_conflicts(self, subgraph: str, type_name: str | None, selection: Selection) -> None:
+        """Alias fields that share a response name across sibling fragments with types that
+        differ in this subgraph (the API may merge them, a subgraph operation may not)."""
+        for sel in selection.fields.values():
+            child = (
+                self.supergraph.field_type_name(subgraph, type_name, sel.name)
+                if type_name
+                else None
+            )
+            if sel.selection is not None and child is not None:
+                self._alias_conflicts(subgraph, child, sel.selection)
+        shapes: dict[str, str] = {}
+        for fragment_type, fragment in selection.fragments.items():
+            self._alias_conflicts(subgraph, fragment_type, fragment)
+            fields = getattr(
+                self.supergraph.subgraphs[subgraph].schema.get_type(fragment_type), "fields", {}
+            )
+            for key, sel in fragment.fields.items():
+                if sel.name not in fields:
+                    continue
+                shape = _response_shape(fields[sel.name].type)
+                if shapes.setdefault(key, shape) != shape:
+                    sel.wire_key = f"{INTERNAL_PREFIX}{key}__{fragment_type}"
+
+    def _root_parts(
+        self, root: GraphQLObjectType, route: FieldRoute, nodes: list[FieldNode]
+    ) -> list[tuple[Fetch, list[FieldNode]]]:
+        """Where a root field goes: one subgraph, or, for a shared root field whose selection
+        no one of them can answer, a part of its selection to each (merged in the answer)."""
+        fetch = self._root_fetch(route)
+        named = get_named_type(root.fields[route.name].type)
+        sets = [n.selection_set for n in nodes if n.selection_set]
+        if self.kind == "mutation" or len(route.resolvers) < 2 or not is_object_type(named):
+            return [(fetch, nodes)]
+        assert isinstance(named, GraphQLObjectType)
+        fields = self._collect(named, sets)
+        remaining = {
+            k for k, f in fields.items() if not self._reaches(fetch.subgraph, named.name, f)
+        }
+        if not remaining:
+            return [(fetch, nodes)]
+        parts = [(fetch, [_narrowed(nodes[0], fields, set(fields) - remaining)])]
+        for other in route.resolvers:
+            mine = {k for k in remaining if self._reaches(other, named.name, fields[k])}
+            if other != fetch.subgraph and mine:
+                parts.append((self._root_fetch_in(other), [_narrowed(nodes[0], fields, mine)]))
+                remaining -= mine
+        if remaining:
+            raise PlanningError(
+                f"No subgraph resolving '{root.name}.{route.name}' reaches "
+                + ", ".join(f"'{named.name}.{fields[k][0].name.value}'" for k in sorted(remaining))
+            )
+        return parts
+
+    def _reaches(self, subgraph: str, type_name: str, nodes: list[FieldNode]) -> bool:
+        name = nodes[0].name.value
+        return name.startswith("__") or self.supergraph.reachable(subgraph, type_name, name)
+
+    def _root_fetch_in(self, subgraph: str) -> Fetch:
+        for fetch in self.fetches:
+            if not fetch.entity and fetch.subgraph == subgraph:
+                return fetch
+        return self._new_fetch(subgraph, (), False, set())
 
     def _add_field(
         self,
@@ -208,6 +274,10 @@ class _Planner:
             self._add_field(entity, fragment, object_type, key, nodes, path, None)
 
     def _local(self, subgraph: str, type_name: str, name: str, provided: Provided | None) -> bool:
+        route = self.supergraph.route(type_name, name)
+        if route is not None and subgraph in route.requires:
+            # Its inputs come in a representation, even when this subgraph returned the object.
+            return False
         if self.supergraph.resolves(subgraph, type_name, name):
             return True
         return (
@@ -314,6 +384,24 @@ class _Planner:
                 seen.add(current)
                 stack.extend(self.fetches[current].depends_on)
         return seen
+
+
+def _response_shape(field_type: Any) -> str:
+    """What GraphQL requires equal under one response name: wrappers, and a leaf's type."""
+    named = get_named_type(field_type)
+    return str(field_type) if is_leaf_type(named) else str(field_type).replace(named.name, "*")
+
+
+def _narrowed(node: FieldNode, fields: Mapping[str, list[FieldNode]], keys: set[str]) -> FieldNode:
+    """The root field selecting only the sub-fields under `keys` (already collected)."""
+    selections = tuple(n for key, nodes in fields.items() if key in keys for n in nodes)
+    return FieldNode(
+        alias=node.alias,
+        name=node.name,
+        arguments=node.arguments,
+        directives=(),
+        selection_set=SelectionSetNode(selections=selections),
+    )
 
 
 def _names(key: EntityKey) -> list[str]:

@@ -42,6 +42,8 @@ class Fetch:
     query: str = ""
     variables: tuple[str, ...] = ()
     representations_variable: str = "representations"
+    # {name sent: response key} for fields aliased apart in the subgraph operation.
+    wire_keys: dict[str, str] = field(default_factory=dict)
 
     def add_representation(self, type_name: str, fields: list[RepField]) -> None:
         known = self.representations.setdefault(type_name, {})
@@ -68,6 +70,7 @@ class QueryPlan:
 
 def render_fetch(fetch: Fetch, operation: OperationDefinitionNode) -> None:
     """Fix the fetch's operation text: declare only the client variables it uses."""
+    fetch.wire_keys = fetch.selection.wire_keys()
     used = fetch.selection.variables()
     declared = [d for d in operation.variable_definitions or () if d.variable.name.value in used]
     fetch.variables = tuple(d.variable.name.value for d in declared)

@@ -41,6 +41,11 @@ FEDERATION_DIRECTIVES = frozenset(
     "context fromContext".split()
 )
 # Types the federation spec adds to every subgraph; none of them reaches the client.
+# Federation directives whose meaning this gateway does not implement: a subgraph using one is
+# refused, never served as if the directive were not there.
+UNSERVED_DIRECTIVES = frozenset(
+    "interfaceObject context fromContext cost listSize authenticated requiresScopes policy".split()
+)
 INTERNAL_TYPES = frozenset({"_Any", "_Entity", "_Service", "_FieldSet", "FieldSet"})
 INTERNAL_ROOT_FIELDS = frozenset({"_entities", "_service"})
 INTERNAL_PREFIXES = ("link__", "federation__")
@@ -87,6 +92,8 @@ class Subgraph:
     types: dict[str, SubgraphType]
     schema: GraphQLSchema
     fed2: bool
+    # Uses of federation features this gateway does not serve, each a readable sentence.
+    unserved: list[str] = field(default_factory=list)
 
 
 def _replace(node: Node, **changes: Any) -> Any:
@@ -103,6 +110,7 @@ class _Names:
     def __init__(self, document: DocumentNode) -> None:
         self.fed2 = False
         self.local: dict[str, str] = {}
+        self.unserved: list[str] = []
         self.link_names = {"link"}
         for definition in document.definitions:
             if isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
@@ -198,9 +206,28 @@ def _root_names(document: DocumentNode) -> dict[str, str]:
     return roots
 
 
+def _unserved(names: _Names, directive: str, where: str) -> None:
+    names.unserved.append(f"{directive} on {where} is not supported by this gateway")
+
+
+def _refuse_unserved_arguments(node: FieldDefinitionNode, names: _Names, where: str) -> None:
+    for argument in getattr(node, "arguments", None) or ():
+        for name, _ in _fed_directives(argument.directives or (), names):
+            if name in UNSERVED_DIRECTIVES:
+                _unserved(names, f"@{name}", f"'{where}({argument.name.value}:)'")
+
+
 def _read_field(node: FieldDefinitionNode, names: _Names, parent: str) -> SubgraphField:
     item = SubgraphField(name=node.name.value, node=node)
+    where = f"{parent}.{node.name.value}"
+    _refuse_unserved_arguments(node, names, where)
     for name, args in _fed_directives(node.directives or (), names):
+        if name in UNSERVED_DIRECTIVES:
+            _unserved(names, f"@{name}", f"'{where}'")
+        if name == "override" and args.get("label"):
+            _unserved(names, "@override(label:)", f"'{where}'")
+        if name in ("requires", "provides") and "..." in str(args.get("fields", "")):
+            _unserved(names, f"@{name} with a type condition", f"'{where}'")
         if name == "external":
             item.external = True
         elif name == "shareable":
@@ -227,6 +254,10 @@ def _read_type(node: Any, names: _Names, fed2: bool) -> SubgraphType:
     item = SubgraphType(name=node.name.value, node=node)
     type_external = False
     for name, args in _fed_directives(directives, names):
+        if name in UNSERVED_DIRECTIVES:
+            _unserved(names, f"@{name}", f"type '{item.name}'")
+        if name == "key" and node.kind == "interface_type_definition":
+            _unserved(names, "@key", f"interface '{item.name}'")
         if name == "key":
             item.keys.append(KeyDirective(str(args["fields"]), bool(args.get("resolvable", True))))
         elif name == "shareable":
@@ -277,4 +308,5 @@ def read_subgraph(name: str, sdl: str) -> Subgraph:
         schema = build_ast_schema(clean)
     except (GraphQLError, TypeError) as error:
         raise CompositionError(f"Subgraph '{name}': invalid schema: {error}") from error
-    return Subgraph(name=name, types=types, schema=schema, fed2=names.fed2)
+    unserved = [f"Subgraph '{name}': {finding}" for finding in names.unserved]
+    return Subgraph(name=name, types=types, schema=schema, fed2=names.fed2, unserved=unserved)

@@ -35,6 +35,13 @@ class FieldSel:
     name: str
     arguments: tuple[ArgumentNode, ...] = ()
     selection: Selection | None = None
+    # The name it is sent under when `response_key` would conflict in the subgraph operation
+    # (the answer is renamed back before merging).
+    wire_key: str | None = None
+
+    @property
+    def sent_key(self) -> str:
+        return self.wire_key or self.response_key
 
 
 @dataclass
@@ -62,7 +69,8 @@ class Selection:
 
     def to_ast(self) -> SelectionSetNode:
         nodes: list[FieldNode | InlineFragmentNode] = []
-        for key, sel in self.fields.items():
+        for sel in self.fields.values():
+            key = sel.sent_key
             nodes.append(
                 FieldNode(
                     alias=NameNode(value=key) if key != sel.name else None,
@@ -87,7 +95,8 @@ class Selection:
     def to_text(self) -> str:
         """Compact one-line text (`{ a b: c(x: $v) { d } ... on T { e } }`)."""
         parts: list[str] = []
-        for key, sel in self.fields.items():
+        for sel in self.fields.values():
+            key = sel.sent_key
             text = sel.name if key == sel.name else f"{key}: {sel.name}"
             if sel.arguments:
                 text += "(" + ", ".join(print_ast(a) for a in sel.arguments) + ")"
@@ -98,6 +107,16 @@ class Selection:
             if not fragment.is_empty():
                 parts.append(f"... on {type_name} {fragment.to_text()}")
         return "{ " + " ".join(parts) + " }"
+
+    def wire_keys(self) -> dict[str, str]:
+        """{sent name: response key} for every field sent under another name, at any depth."""
+        found = {s.wire_key: s.response_key for s in self.fields.values() if s.wire_key}
+        for sel in self.fields.values():
+            if sel.selection is not None:
+                found |= sel.selection.wire_keys()
+        for fragment in self.fragments.values():
+            found |= fragment.wire_keys()
+        return found
 
     def variables(self) -> set[str]:
         """Names of the client variables this selection uses in its arguments."""

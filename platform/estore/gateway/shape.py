@@ -17,6 +17,8 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, 
 from estore.gateway.execute import Failure, Outcome
 from estore.gateway.projection import Projection
 
+INVALID_GRAPHQL = "INVALID_GRAPHQL"
+
 
 class _FailedField(Exception):
     """Raised where a Failure stands, so graphql-core nulls the field and propagates."""
@@ -78,7 +80,11 @@ def _related(a: list[Any], b: list[Any]) -> bool:
 
 
 def _own_errors(errors: list[GraphQLError], downstream: list[dict[str, Any]]) -> list[dict]:
-    """Errors from shaping itself, minus echoes of what a subgraph already reported."""
+    """Errors from shaping itself, minus echoes of what a subgraph already reported.
+
+    Coded INVALID_GRAPHQL, as Apollo Gateway codes what its own post-processing finds (a null
+    where the schema forbids one, a value that does not serialize).
+    """
     paths = [e["path"] for e in downstream if e.get("path")]
     kept = []
     for error in errors:
@@ -87,5 +93,7 @@ def _own_errors(errors: list[GraphQLError], downstream: list[dict[str, Any]]) ->
         path = list(error.path or [])
         if path and any(_related(path, p) for p in paths):
             continue
-        kept.append(dict(error.formatted))
+        formatted: dict[str, Any] = dict(error.formatted)
+        formatted["extensions"] = {"code": INVALID_GRAPHQL, **(formatted.get("extensions") or {})}
+        kept.append(formatted)
     return kept

@@ -21,6 +21,7 @@ from graphql import (
 )
 from graphql.language import OperationDefinitionNode
 
+from estore.gateway.limits import CostDirectives
 from estore.gateway.sdl import Subgraph
 
 
@@ -81,6 +82,10 @@ class Supergraph:
     api_schema: GraphQLSchema
     subgraphs: dict[str, Subgraph]
     types: dict[str, TypeRoute]
+    # Where each subgraph listens, when the supergraph says (Apollo's join__graph urls).
+    urls: dict[str, str] = field(default_factory=dict)
+    # The supergraph's @cost and @listSize, which the cost limit counts.
+    costs: CostDirectives = field(default_factory=CostDirectives)
 
     def route(self, type_name: str, field_name: str) -> FieldRoute | None:
         route = self.types.get(type_name)

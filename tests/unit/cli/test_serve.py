@@ -12,7 +12,14 @@ from estore import cli
 from estore.cluster import cluster_secrets
 
 GOOD_KEY = "k" * 32
-ENV_NAMES = ("INTERNAL_SIGNING_KEY", "JWT_PRIVATE_KEY", "MONGODB_URI", "REDIS_URL", "PORT")
+ENV_NAMES = (
+    "INTERNAL_SIGNING_KEY",
+    "JWT_PRIVATE_KEY",
+    "MONGODB_URI",
+    "REDIS_URL",
+    "PORT",
+    "GATEWAY_SUPERGRAPH",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +100,21 @@ def test_a_value_of_the_wrong_type_is_named(served: list[dict[str, Any]]) -> Non
     assert result.exit_code != 0
     [line] = result.output.strip().splitlines()
     assert "PORT" in line
+
+
+def test_a_gateway_supergraph_it_would_refuse_is_one_line_naming_the_directive(
+    served: list[dict[str, Any]],
+) -> None:
+    from tests.parity.graph_corpus import refused_graphs
+
+    refused = refused_graphs()["override_label"]
+    result = serve(
+        "gateway",
+        "--allow-fakes",
+        INTERNAL_SIGNING_KEY=GOOD_KEY,
+        GATEWAY_SUPERGRAPH=str(refused.folder / "supergraph.graphql"),
+    )
+    assert result.exit_code != 0
+    [line] = result.output.strip().splitlines()
+    assert refused.refusal in line and "GATEWAY_SUPERGRAPH" in line
+    assert served == []

@@ -149,6 +149,22 @@ def test_unreachable_field_is_an_error_naming_source_and_owner() -> None:
         compose({"a": a, "b": b})
 
 
+def test_a_value_type_under_a_shared_root_field_may_lack_a_field_the_other_side_has() -> None:
+    a = LINK + "type Query { box: Box @shareable } type Box @shareable { id: ID! }"
+    b = LINK + "type Query { box: Box @shareable } type Box @shareable { id: ID! size: Int }"
+    assert compose({"a": a, "b": b}).types["Box"].fields["size"].resolvers == ("b",)
+
+
+def test_a_value_type_also_under_an_unshared_field_must_reach_every_field() -> None:
+    a = LINK + (
+        "type Query { box: Box @shareable crate: Crate } type Crate { box: Box } "
+        "type Box @shareable { id: ID! }"
+    )
+    b = LINK + "type Query { box: Box @shareable } type Box @shareable { id: ID! size: Int }"
+    with pytest.raises(CompositionError, match=r"'Box\.size'.*from subgraph 'a'"):
+        compose({"a": a, "b": b})
+
+
 def test_kind_mismatch_and_bad_sdl_name_the_subgraph() -> None:
     a = LINK + "type Query { a: Int } type T { x: Int }"
     b = LINK + "type Query { b: Int @shareable } interface T { x: Int }"

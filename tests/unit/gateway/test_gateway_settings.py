@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from estore.cluster import Cluster
 from estore.gateway.settings import GatewaySettings
@@ -28,3 +29,14 @@ def test_the_list_maximum_is_500_unless_set(monkeypatch: pytest.MonkeyPatch) -> 
     assert GatewaySettings.load().limits.max_list_items == 500
     monkeypatch.setenv("GATEWAY_MAX_LIST_ITEMS", "20")
     assert GatewaySettings.load().limits.max_list_items == 20
+
+
+def test_subgraph_urls_are_read_as_name_equals_url() -> None:
+    settings = GatewaySettings.load(gateway_subgraph_urls="a=http://h:1/graphql, b=https://x/y")
+    assert settings.subgraph_urls == {"a": "http://h:1/graphql", "b": "https://x/y"}
+    assert settings.serves_any_graph
+
+
+def test_a_subgraph_url_entry_without_a_url_is_refused_naming_it() -> None:
+    with pytest.raises(ValidationError, match="expected name=http"):
+        GatewaySettings.load(gateway_subgraph_urls="a=http://h/graphql,b")

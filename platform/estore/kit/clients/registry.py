@@ -43,9 +43,12 @@ class ClientRegistry(Mapping[str, ServiceClient]):
         breaker: BreakerPolicy | None = None,
         on_breaker_change: StateChangeHook | None = None,
         seed: int = 0,
+        metrics: ClientMetrics | None = None,
     ) -> None:
         self.faults = faults if faults is not None else Faults(seed=seed)
-        self.metrics = ClientMetrics(registry)
+        # A second registry in one service shares the first one's metrics: a Prometheus
+        # registry takes each metric name once.
+        self.metrics = metrics or ClientMetrics(registry)
         policy = breaker or BreakerPolicy()
         self._clients = {
             name: ServiceClient(
