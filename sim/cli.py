@@ -307,9 +307,20 @@ QUICK_LEVELS = (5, 20)
 )
 @click.option("--quick", is_flag=True, help="CI-sized: two short levels, fitted on the first.")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--measured",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="An earlier validation.json: predict its measured levels again, without Locust.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 def validate_command(
-    calibration: str, scenario_name: str, quick: bool, seeds: int, out: Path | None
+    calibration: str,
+    scenario_name: str,
+    quick: bool,
+    seeds: int,
+    measured: Path | None,
+    out: Path | None,
 ) -> None:
     """Locust at several load levels against the served cluster; the twin fitted on two,
     predicting the rest; writes validation.json."""
@@ -321,23 +332,57 @@ def validate_command(
         base = Path(scenario_name)
         base = base if base.suffix else SCENARIOS / f"{scenario_name}.toml"
         load_scenario(base)
+        earlier = earlier_levels(measured) if measured else None
     users: tuple[int, ...] = QUICK_LEVELS if quick else FULL_LEVELS
     duration_s, ramp_s = (15.0, 2.0) if quick else (60.0, 5.0)
     fitted_on = users[:1] if quick else (users[1], users[3])
     out = out or default_out("validate")
-    answer = validate(
-        [Level(n, duration_s, ramp_s) for n in users],
-        fitted_on,
-        calibrated,
-        calibration,
-        out,
-        base=base,
-        seeds=seeds,
-        progress=lambda line: click.echo(line, err=True),
-    )
+    with bad_input():
+        answer = validate(
+            [Level(n, duration_s, ramp_s) for n in users],
+            fitted_on,
+            calibrated,
+            calibration,
+            out,
+            base=base,
+            seeds=seeds,
+            progress=lambda line: click.echo(line, err=True),
+            measured=earlier,
+        )
     (out / "validation.json").write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
     click.echo(validation_table(answer))
     click.echo(f"sim: results in {out}")
+
+
+def operation_table(answer: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{'users':>6} {'operation':<18} {'req/s meas/pred':>15} {'p50 ms meas/pred':>18} "
+        f"{'err':>5} {'p95 ms meas/pred':>18} {'err':>5}"
+    ]
+    for row in answer["levels"]:
+        for name, op in row.get("per_operation", {}).items():
+            m, p, e = op["measured"], op["predicted"], op["error"]
+            lines.append(
+                f"{row['users']:>6} {name:<18} {m['throughput']:>7.2f}/{p['throughput']:<7.2f} "
+                f"{m['p50_ms']:>8.1f}/{p['p50_ms']:<9.1f} {e['p50']:>5.0%} "
+                f"{m['p95_ms']:>8.1f}/{p['p95_ms']:<9.1f} {e['p95']:>5.0%}"
+            )
+    return lines
+
+
+def earlier_levels(path: Path) -> list[dict[str, Any]]:
+    """The measured levels of an earlier validation.json (one this version wrote)."""
+    try:
+        levels: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["levels"]
+        complete = all("per_operation" in level["stats"] and "usage" in level for level in levels)
+    except (json.JSONDecodeError, KeyError, TypeError):
+        complete = False
+    if not complete:
+        raise ValueError(
+            f"--measured {path}: not a validation.json with per-operation statistics; "
+            "run `estore sim validate` without --measured to measure again"
+        )
+    return levels
 
 
 def validation_table(answer: dict[str, Any]) -> str:
@@ -353,6 +398,7 @@ def validation_table(answer: dict[str, Any]) -> str:
             f"{m['p50_ms']:>8.1f}/{p['p50_ms']:<9.1f} {e['p50']:>5.0%} "
             f"{m['p95_ms']:>8.1f}/{p['p95_ms']:<9.1f} {e['p95']:>5.0%}"
         )
+    lines += operation_table(answer)
     goal = answer["goal"]
     lines.append(
         f"goal (held-out levels): throughput {goal['throughput']:.0%}, p50 {goal['p50']:.0%}, "

@@ -147,6 +147,17 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class LoadGenerator:
+    """The load generator's own CPU per request (Locust's HTTP client: building, sending and
+    reading it), half before the request reaches the system and half after its answer, so it
+    is in the latency the generator measures. Its `processes` are loops of their own; with
+    `Deployment.cores` set they compute on the same cores as the services (one machine)."""
+
+    demand: Demand
+    processes: int = 1
+
+
+@dataclass(frozen=True)
 class WhatIf:
     """Changes to the world: a service's CPU `slower` by a factor, services `down`, each call
     to a store kind `store_added` seconds slower."""
@@ -168,6 +179,7 @@ class Config:
     what_if: WhatIf = WhatIf()
     seed: int = 0
     sample_every_s: float = 1.0
+    load_generator: LoadGenerator | None = None
 
 
 @dataclass
@@ -428,6 +440,15 @@ class Twin:
                     raise ValueError(f"{name}: a deployment needs at least one instance")
                 self.services[name] = _Service(env, loops, deployment.pooled, self.cores)
         self.redis = _Station(env, self.res.redis_pool, None)
+        generator = config.load_generator
+        self.client = (
+            None
+            if generator is None
+            else (
+                _Station(env, generator.processes, self.cores),
+                generator.demand.sampler(self.rng, 0.5),
+            )
+        )
         self.breakers: dict[tuple[str, str], _Breaker] = {}
         self.cpu_of = dict.fromkeys(self.services, 0.0)
         self.entries = {
@@ -577,7 +598,12 @@ class _Recorder:
     def timed(self, env: simpy.Environment, twin: Twin, name: str) -> Proc:
         started = env.now
         service, where, program = twin.entries[name]
+        client = twin.client
+        if client is not None:
+            yield client[0].hold(client[1]())
         ok = where is not None and (yield from twin.handle(service, where.pick(), program))
+        if client is not None:
+            yield client[0].hold(client[1]())
         if started >= self.warmup_s:
             self.rows.append((self.index[name], started, env.now - started, ok))
         return ok

@@ -23,6 +23,7 @@ from sim.model import (
     Cpu,
     Demand,
     Deployment,
+    LoadGenerator,
     Operation,
     Parallel,
     Step,
@@ -168,6 +169,7 @@ def config(
     cores: int | None = None,
     what_if: WhatIf | None = None,
     warmup_s: float = 0.0,
+    load_generator: LoadGenerator | None = None,
 ) -> Config:
     return Config(
         operations=operations(calibration, redis_computes=not instances),
@@ -178,4 +180,5 @@ def config(
         resilience=Resilience.from_settings(),
         what_if=what_if or WhatIf(),
         seed=seed,
+        load_generator=load_generator,
     )
