@@ -52,9 +52,12 @@ class Demand:
 
 @dataclass(frozen=True)
 class Cpu:
-    """The handler computes on its service's loop."""
+    """The handler computes on its service's loop, in `turns` equal parts: it gives the loop
+    up between them (an await that really waits), and waits its turn again behind whatever
+    else is ready, as an asyncio task does."""
 
     demand: Demand
+    turns: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class Store:
 
     kind: Literal["mongo", "redis"]
     demand: Demand
-    # An in-process fake computes on the caller's loop; a real store is awaited.
+    # An in-process fake computes on the caller's loop (in `turns` parts, as Cpu); a real
+    # store is awaited.
     computes: bool = False
+    turns: int = 1
 
 
 @dataclass(frozen=True)
@@ -461,7 +466,7 @@ class Twin:
         program: list[tuple[int, Any, Any]] = []
         for step in steps:
             if isinstance(step, Cpu):
-                program.append((_CPU, step.demand.sampler(self.rng, slower), None))
+                program.append((_CPU, step.demand.sampler(self.rng, slower), step.turns))
             elif isinstance(step, Store):
                 program += self._store(step)
             elif isinstance(step, Call):
@@ -481,7 +486,7 @@ class Twin:
         added = self.config.what_if.store_added.get(step.kind, 0.0)
         pool = self.redis if step.kind == "redis" else None
         if step.computes:
-            compute = (_CPU, step.demand.sampler(self.rng), None)
+            compute = (_CPU, step.demand.sampler(self.rng), step.turns)
             return [compute, (_WAIT, pool, lambda: added)] if added > 0 else [compute]
         draw = step.demand.sampler(self.rng)
         return [(_WAIT, pool, (lambda: draw() + added) if added else draw)]
@@ -511,7 +516,12 @@ class Twin:
         for op, first, second in program:
             if op == _CPU:
                 seconds = first()
-                yield loop.hold(seconds)
+                if second == 1:
+                    yield loop.hold(seconds)
+                else:
+                    part = seconds / second
+                    for _ in range(second):
+                        yield loop.hold(part)
                 if env.now >= self.warmup_s:
                     self.cpu_of[service] += seconds
             elif op == _WAIT:

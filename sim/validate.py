@@ -113,7 +113,8 @@ def measured_stats(folder: Path, names: Sequence[str]) -> dict[str, Any]:
         name: _stats(histogram, seconds) for name, histogram in sorted(histograms.items())
     }
     everything: Counter[float] = sum(histograms.values(), Counter())
-    return {**_stats(everything, seconds), "per_operation": per_operation}
+    failed = sum(e.get("num_failures", 0) for e in chosen) / sum(e["num_requests"] for e in chosen)
+    return {**_stats(everything, seconds), "failure_ratio": failed, "per_operation": per_operation}
 
 
 def _histogram(entry: Mapping[str, Any]) -> dict[float, int]:
@@ -231,6 +232,13 @@ class Fit:
 
     cpu_factor: float
     client_cpu_s: float
+    # The users of the levels it was fitted on (the clean ones among the calibration levels).
+    users: tuple[int, ...] = ()
+
+
+# A calibration level where more requests failed measures the CPU of failing fast (an open
+# breaker answers at once), not of serving: the fit leaves it out while another level is clean.
+CLEAN_FAILURE_RATIO = 0.02
 
 
 def fit(
@@ -239,6 +247,13 @@ def fit(
     calibration: Mapping[str, Any],
     seeds: int,
 ) -> Fit:
+    clean = [
+        i
+        for i, level in enumerate(levels)
+        if level["stats"].get("failure_ratio", 0.0) <= CLEAN_FAILURE_RATIO
+    ]
+    if clean:
+        scenarios, levels = [scenarios[i] for i in clean], [levels[i] for i in clean]
     usages = [level["usage"] for level in levels]
     requests = sum(u["requests_per_s"] for u in usages)
     client_cpu_s = sum(u["locust_cpu"] for u in usages) / requests if requests else 0.0
@@ -247,7 +262,11 @@ def fit(
         for s, u in zip(scenarios, usages, strict=True)
     )
     served_cpu = sum(u["served_cpu"] for u in usages)
-    return Fit(served_cpu / span_cpu if span_cpu else 1.0, client_cpu_s)
+    return Fit(
+        served_cpu / span_cpu if span_cpu else 1.0,
+        client_cpu_s,
+        tuple(level["users"] for level in levels),
+    )
 
 
 def measure_level(
@@ -302,7 +321,7 @@ def validate(
         raise ValueError(f"no measured level has {sorted(calibrate_on)} users to fit on")
     fitted = fit([scenarios[i] for i in chosen], [measured[i] for i in chosen], calibration, seeds)
     progress(
-        f"fitted on {sorted(calibrate_on)} users: CPU x{fitted.cpu_factor:.2f} of the spans', "
+        f"fitted on {list(fitted.users)} users: CPU x{fitted.cpu_factor:.2f} of the spans', "
         f"Locust {fitted.client_cpu_s * 1000:.2f} ms CPU a request"
     )
     rows: list[dict[str, Any]] = []
@@ -337,6 +356,7 @@ def validate(
         "calibration": calibration_name,
         "cpu_factor": fitted.cpu_factor,
         "client_cpu_ms": fitted.client_cpu_s * 1000,
+        "fitted_on": list(fitted.users),
         "levels": rows,
         "goal": GOAL,
         "met": met,

@@ -91,3 +91,19 @@ def test_a_load_generator_on_the_same_core_takes_it_from_the_service() -> None:
     shared = _loaded(60.0, generator, cores=1)
     assert shared.latency.mean() > 1.2 * apart.latency.mean()
     assert apart.utilisation()["s"] == pytest.approx(60 * 0.002, rel=0.05)
+
+
+def test_a_handler_in_turns_lets_another_task_on_its_loop_run_between_them() -> None:
+    # One loop: a long computation beside a short one that then calls another service. In one
+    # turn the long one keeps the loop 100 ms before the short one starts; in ten turns the
+    # short one gets in after the first, and its call overlaps the rest.
+    def shape(turns: int) -> Operation:
+        long = (Cpu(Demand(0.100, "const"), turns=turns),)
+        short = (Cpu(Demand(0.001, "const")), Call("other", (Cpu(Demand(0.050, "const")),)))
+        return Operation("q", "s", (Parallel((long, short)),))
+
+    assert _run(shape(1)).percentile(50) == pytest.approx(0.151)
+    assert _run(shape(10)).percentile(50) == pytest.approx(0.101)
+    # Turns share the same CPU out: alone, a request takes as long either way.
+    alone = Operation("q", "s", (Cpu(Demand(0.010, "const"), turns=5),))
+    assert _run(alone).percentile(50) == pytest.approx(0.010)
