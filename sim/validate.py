@@ -198,14 +198,16 @@ def predict(
 
 def _predicted(result: Result, name: str | None) -> dict[str, float]:
     """As Locust counts them: every request, failed ones with the time they took to fail."""
-    latency = result.latency if name is None else result.latency[result.of(name)]
+    chosen = np.ones(len(result.latency), bool) if name is None else result.of(name)
+    latency = result.latency[chosen]
     if not len(latency):
-        return {"throughput": 0.0, "p50_ms": math.nan, "p95_ms": math.nan}
+        return {"throughput": 0.0, "p50_ms": math.nan, "p95_ms": math.nan, "failure_ratio": 0.0}
     p50, p95 = np.percentile(latency, [50, 95]) * 1000
     return {
         "throughput": len(latency) / result.measured_s,
         "p50_ms": float(p50),
         "p95_ms": float(p95),
+        "failure_ratio": float(1 - result.ok[chosen].mean()),
     }
 
 
