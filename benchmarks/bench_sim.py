@@ -15,7 +15,8 @@ hits every path alike:
                   its hold phase), one seed
 
 Then the stock sale day over `--seeds` seeds through the sweep's local process pool
-(`--jobs` processes), timed end to end as `estore sim run` runs it.
+(`--jobs` processes), timed end to end as `estore sim run` runs it. Each figure also as time
+per simulated request and per run (one seed of the sale day is one run of "sale day").
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ def completed(result: Result) -> int:
     return len(result.latency)
 
 
-def one_core(rounds: int, requests: int) -> dict[str, float]:
-    """Each path's best rate (requests per wall second) over interleaved rounds."""
+def one_core(rounds: int, requests: int) -> dict[str, tuple[float, int]]:
+    """Each path's best rate (requests per wall second) over interleaved rounds, with the
+    requests one run of it simulates."""
     calibration = load_calibration("served")
     full = full_graph_config(calibration, requests)
     sale_day = config(load_scenario("sale_day"), calibration, seed=1)
@@ -107,12 +109,12 @@ def one_core(rounds: int, requests: int) -> dict[str, float]:
         "full graph": lambda: completed(run(full)),
         "sale day": lambda: completed(run(sale_day)),
     }
-    best: dict[str, float] = {}
+    best: dict[str, tuple[float, int]] = {}
     for number in range(1, rounds + 1):
         for name, work in paths.items():
             seconds, count = timed(work)
             rate = count / seconds
-            best[name] = max(best.get(name, 0.0), rate)
+            best[name] = max(best.get(name, (0.0, 0)), (rate, count))
             print(
                 f"round {number} {name:<14} {count:>7} requests in {seconds:6.2f} s: {rate:,.0f}/s"
             )
@@ -142,14 +144,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     best = one_core(args.rounds, args.requests)
-    reference = best["mmc reference"]
-    print(f"\n{'path':<14} {'requests/s':>11} {'x mmc':>6}")
-    for name, rate in best.items():
-        print(f"{name:<14} {rate:>11,.0f} {rate / reference:>6.2f}")
+    reference, _ = best["mmc reference"]
+    print(f"\n{'path':<14} {'requests/s':>11} {'x mmc':>6} {'us/request':>11} {'s/run':>7}")
+    for name, (rate, count) in best.items():
+        print(
+            f"{name:<14} {rate:>11,.0f} {rate / reference:>6.2f} {1e6 / rate:>11.1f} "
+            f"{count / rate:>7.2f}"
+        )
     seconds, served = sale_day_seeds(args.seeds, args.jobs)
     print(
         f"stock sale day, {args.seeds} seeds on {args.jobs} processes: {seconds:.1f} s "
-        f"({served:,} requests served)"
+        f"({served:,} requests served; {seconds / args.seeds:.2f} s a seed, "
+        f"{1e6 * seconds / served:.1f} us a request, wall time)"
     )
 
 

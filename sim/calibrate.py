@@ -3,7 +3,9 @@ and keep per operation the call tree with each service's CPU self time and its R
 
 Operations run one at a time on a warmed cluster, so a span's time not spent in its children
 is time its service's event loop computed for it (the fake stores run on that loop too; Redis
-calls are timed apart so a slower Redis can be asked about).
+calls are timed apart so a slower Redis can be asked about). That time is read on the loop
+thread's CPU clock, not the wall clock, so a busy machine does not inflate it; and the loop's
+turns in each segment are counted (`LoopTurns`), as a handler waits for the loop at each.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import platform as host
 import random
 import subprocess
 import time
+from bisect import bisect
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,10 @@ class Node:
     cpu: list[list[float]]
     groups: list[list[Node]]
     redis: list[list[float]] = field(default_factory=list)
+    # Per segment, the loop turns each sample took (see LoopTurns); per sample, the turns
+    # inside its Redis calls.
+    turns: list[list[int]] = field(default_factory=list)
+    redis_turns: list[int] = field(default_factory=list)
 
     def signature(self) -> str:
         inner = "|".join("+".join(c.signature() for c in g) for g in self.groups)
@@ -59,7 +66,10 @@ class Node:
     def merge(self, other: Node) -> None:
         for mine, theirs in zip(self.cpu, other.cpu, strict=True):
             mine.extend(theirs)
+        for counted, more in zip(self.turns, other.turns, strict=True):
+            counted.extend(more)
         self.redis.extend(other.redis)
+        self.redis_turns.extend(other.redis_turns)
         for group, others in zip(self.groups, other.groups, strict=True):
             for child, twin in zip(group, others, strict=True):
                 child.merge(twin)
@@ -70,6 +80,8 @@ class Node:
             "route": self.route,
             "cpu_us": [[round(s * US, 1) for s in seg] for seg in self.cpu],
             "redis_us": [[round(s * US, 1) for s in calls] for calls in self.redis],
+            "turns": self.turns,
+            "redis_turns": self.redis_turns,
             "groups": [[c.to_json() for c in g] for g in self.groups],
         }
 
@@ -79,6 +91,8 @@ class RedisTimer:
 
     def __init__(self) -> None:
         self.calls: dict[int, list[float]] = {}
+        # When each call started (time_ns, the spans' clock), beside its seconds in `calls`.
+        self.starts: dict[int, list[int]] = {}
 
     def wrap(self, redis: Any) -> None:
         if getattr(redis, "_sim_timed", False):
@@ -86,18 +100,91 @@ class RedisTimer:
         inner = redis.execute_command
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            began, started = time.time_ns(), time.perf_counter()
             try:
                 return await inner(*args, **kwargs)
             finally:
                 span_id = get_current_span().get_span_context().span_id
                 self.calls.setdefault(span_id, []).append(time.perf_counter() - started)
+                self.starts.setdefault(span_id, []).append(began)
 
         redis.execute_command = timed
         redis._sim_timed = True
 
 
-def tree(spans: list[ReadableSpan], redis: RedisTimer, entry: str) -> Node:
+class LoopTurns:
+    """The event loop's turns per server span, and its CPU clock.
+
+    Each run of a ready callback (a task resuming from an await, a transport reading) is a
+    turn; between two turns of a handler any other ready handler may run, so under load each
+    is a wait in the loop's queue. Counted on the loop itself (asyncio's `Handle._run`), by
+    the span current in the handle's context when it starts (else when it ends).
+
+    Each turn also marks the wall clock (the spans' clock) beside the thread's CPU clock at
+    its start and end, so a span's wall-clock segments convert to the CPU the loop spent in
+    them: on a busy machine the wall clock also counts the time the process waited for a
+    core, which is the machine's, not the code's.
+    """
+
+    def __init__(self) -> None:
+        self.turns: dict[int, list[int]] = {}
+        self._wall: list[int] = []
+        self._cpu: list[int] = []
+
+    def clear(self) -> None:
+        self.turns.clear()
+        self._wall.clear()
+        self._cpu.clear()
+
+    def cpu_at(self, wall_ns: float) -> float:
+        """The loop's CPU clock (ns) at a wall-clock instant: interpolated inside a turn,
+        standing still between turns (the loop waits in select); the wall clock itself when
+        no turn was seen."""
+        if not self._wall:
+            return wall_ns
+        index = bisect(self._wall, wall_ns)
+        if index == 0:
+            return self._cpu[0]
+        if index % 2 == 0 or index == len(self._wall):
+            return self._cpu[index - 1]
+        began, ended = self._wall[index - 1], self._wall[index]
+        share = (wall_ns - began) / (ended - began) if ended > began else 1.0
+        return self._cpu[index - 1] + share * (self._cpu[index] - self._cpu[index - 1])
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[LoopTurns]:
+        original = asyncio.events.Handle._run
+        turns, wall, cpu = self.turns, self._wall, self._cpu
+        wall_ns, cpu_ns = time.time_ns, time.thread_time_ns
+
+        def run(handle: asyncio.Handle) -> None:
+            context = handle._context  # type: ignore[attr-defined]
+            before = context.run(_span_id)
+            began = wall_ns()
+            wall.append(began)
+            cpu.append(cpu_ns())
+            original(handle)
+            cpu.append(cpu_ns())
+            wall.append(wall_ns())
+            span_id = before or context.run(_span_id)
+            if span_id:
+                turns.setdefault(span_id, []).append(began)
+
+        asyncio.events.Handle._run = run  # type: ignore[method-assign,assignment]
+        try:
+            yield self
+        finally:
+            asyncio.events.Handle._run = original  # type: ignore[method-assign]
+
+
+def _span_id() -> int:
+    context = get_current_span().get_span_context()
+    return context.span_id if context.is_valid else 0
+
+
+def tree(
+    spans: list[ReadableSpan], redis: RedisTimer, entry: str, turns: LoopTurns | None = None
+) -> Node:
     """The call tree of one request from its server spans (the longest root at `entry`:
     background work may end spans meanwhile)."""
     by_parent: dict[int | None, list[ReadableSpan]] = {}
@@ -109,11 +196,14 @@ def tree(spans: list[ReadableSpan], redis: RedisTimer, entry: str) -> Node:
     if not roots:
         raise CalibrationError(f"a request to {entry} left no span of {entry}")
     root = max(roots, key=lambda s: (s.end_time or 0) - (s.start_time or 0))
-    return _node(root, by_parent, redis)
+    return _node(root, by_parent, redis, turns or LoopTurns())
 
 
 def _node(
-    span: ReadableSpan, by_parent: dict[int | None, list[ReadableSpan]], redis: RedisTimer
+    span: ReadableSpan,
+    by_parent: dict[int | None, list[ReadableSpan]],
+    redis: RedisTimer,
+    turns: LoopTurns,
 ) -> Node:
     assert span.context is not None and span.start_time and span.end_time
     children = sorted(by_parent.get(span.context.span_id, []), key=lambda s: s.start_time or 0)
@@ -127,25 +217,53 @@ def _node(
         else:
             groups.append([child])
             group_end = child.end_time
+    cpu = turns.cpu_at
     cursor, segments = span.start_time, []
     for group in groups:
-        segments.append(max(0, (group[0].start_time or 0) - cursor) / 1e9)
+        segments.append(max(0.0, cpu(group[0].start_time or 0) - cpu(cursor)) / 1e9)
         cursor = max(c.end_time or 0 for c in group)
-    segments.append(max(0, span.end_time - cursor) / 1e9)
-    redis_calls = redis.calls.get(span.context.span_id, [])
-    # Redis time is awaited, not computed: take it out of the CPU (from the first segment on).
+    segments.append(max(0.0, cpu(span.end_time) - cpu(cursor)) / 1e9)
+    # The fake Redis computes on the loop: each call's CPU, counted apart from the segments
+    # (from the first segment on) so a slower Redis can be asked about.
+    starts = redis.starts.get(span.context.span_id, [])
+    redis_calls = [
+        (cpu(at + seconds * 1e9) - cpu(at)) / 1e9
+        for at, seconds in zip(starts, redis.calls.get(span.context.span_id, []), strict=True)
+    ]
     owed = sum(redis_calls)
     for i, seconds in enumerate(segments):
         taken = min(seconds, owed)
         segments[i], owed = seconds - taken, owed - taken
+    segment_turns, redis_turns = _turns(
+        turns.turns.get(span.context.span_id, []),
+        [g[0].start_time or 0 for g in groups],
+        list(zip(starts, redis.calls.get(span.context.span_id, []), strict=True)),
+    )
     attributes = span.attributes or {}
     return Node(
         service=_service_of(span),
         route=str(attributes.get("http.route", span.name)),
         cpu=[[s] for s in segments],
-        groups=[[_node(c, by_parent, redis) for c in g] for g in groups],
+        groups=[[_node(c, by_parent, redis, turns) for c in g] for g in groups],
         redis=[list(redis_calls)],
+        turns=[[n] for n in segment_turns],
+        redis_turns=[redis_turns],
     )
+
+
+def _turns(
+    starts: list[int], group_starts: list[int], redis_calls: list[tuple[int, float]]
+) -> tuple[list[int], int]:
+    """A span's turns per CPU segment (a turn during a call group is its caller's sending and
+    reading, so it counts to the segment after the group), and those inside its Redis calls."""
+    segments = [0] * (len(group_starts) + 1)
+    in_redis = 0
+    for began in starts:
+        if any(at <= began <= at + seconds * 1e9 for at, seconds in redis_calls):
+            in_redis += 1
+        else:
+            segments[bisect(group_starts, began)] += 1
+    return segments, in_redis
 
 
 def _service_of(span: ReadableSpan) -> str:
@@ -298,12 +416,17 @@ async def _measure(
         await _send(cluster, make(visitor))
     trees: list[Node] = []
     wall: list[float] = []
+    turns = LoopTurns()
     for _ in range(repeats):
         exporter.clear()
         redis.calls.clear()
+        redis.starts.clear()
+        turns.clear()
         request = make(visitor)
-        _, took = await _send(cluster, request)
-        trees.append(tree(list(exporter.get_finished_spans()), redis, request.service))
+        with turns.counting():
+            _, took = await _send(cluster, request)
+        spans = list(exporter.get_finished_spans())
+        trees.append(tree(spans, redis, request.service, turns))
         wall.append(took)
     shapes = []
     for signature, count in Counter(t.signature() for t in trees).most_common():
@@ -399,6 +522,9 @@ def machine() -> dict[str, Any]:
         "processor": host.processor() or host.machine(),
         "cpus": os.cpu_count(),
         "python": host.python_version(),
+        # How busy the machine was: the self times are CPU time, but a busy core still
+        # computes slower (shared caches).
+        "load_average": [round(v, 2) for v in os.getloadavg()],
     }
 
 

@@ -26,6 +26,11 @@ def _node(node: Mapping[str, Any], samples: int) -> list[str]:
             found.append(f"{where}: segment {index} has a negative CPU time")
     if len(node["cpu_us"]) != len(node["groups"]) + 1:
         found.append(f"{where}: CPU segments do not surround its call groups")
+    turns = node.get("turns")
+    if turns is not None and (
+        len(turns) != len(node["cpu_us"]) or any(len(t) != samples for t in turns)
+    ):
+        found.append(f"{where}: loop turns are not counted for every segment and sample")
     for group in node["groups"]:
         for child in group:
             found += _node(child, samples)

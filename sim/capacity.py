@@ -141,6 +141,7 @@ def capacity(
     pool: Executor,
     *,
     instances: Mapping[str, int] | None,
+    cores: int | None = None,
     target_scale: float,
     horizon_s: float,
     steps: int,
@@ -149,25 +150,14 @@ def capacity(
 ) -> dict[str, Any]:
     seen = profile(scenario, calibration, scenario.seed)
     needed = scenario.peak_users * seen.per_user_rps
-    base = config(scenario, calibration, seed=scenario.seed, instances=instances)
+    base = config(scenario, calibration, seed=scenario.seed, instances=instances, cores=cores)
     start = max(1.0, needed / 4)
-    progress("as deployed:")
-    found = highest_rate(
-        base,
-        scenario,
-        seen.mix,
-        pool,
-        start_rps=start,
-        horizon_s=horizon_s,
-        steps=steps,
-        progress=progress,
-    )
-    curves = {"as deployed": found.tried}
-    answers = []
-    for what_if in what_ifs:
-        progress(f"{what_if.name}:")
-        other = highest_rate(
-            replace(base, what_if=what_if),
+    found: dict[str, Search] = {}
+    for what_if in [None, *what_ifs]:
+        name = "as deployed" if what_if is None else what_if.name
+        progress(f"{name}:")
+        found[name] = highest_rate(
+            base if what_if is None else replace(base, what_if=what_if),
             scenario,
             seen.mix,
             pool,
@@ -176,27 +166,24 @@ def capacity(
             steps=steps,
             progress=progress,
         )
-        curves[what_if.name] = other.tried
-        answers.append(
-            {
-                "name": what_if.name,
-                "max_rps_served": other.max_rps,
-                "headroom": other.max_rps / needed - 1,
-            }
-        )
+    curves = {name: [list(point) for point in s.tried] for name, s in found.items()}
+    deployed = found.pop("as deployed")
     target = needed * target_scale
     return {
         "scenario": scenario.name,
         "peak_users": scenario.peak_users,
         "per_user_rps": seen.per_user_rps,
         "peak_rps_needed": needed,
-        "max_rps_served": found.max_rps,
-        "headroom": found.max_rps / needed - 1,
-        "bottleneck": bottleneck(found.at_max),
-        "utilisation_at_max": found.at_max.utilisation if found.at_max else {},
+        "max_rps_served": deployed.max_rps,
+        "headroom": deployed.max_rps / needed - 1,
+        "bottleneck": bottleneck(deployed.at_max),
+        "utilisation_at_max": deployed.at_max.utilisation if deployed.at_max else {},
         "target_scale": target_scale,
         "target_rps": target,
         "instances_for_target": instances_for(target, seen.cpu_per_request),
-        "what_ifs": answers,
-        "curves": {name: [list(point) for point in points] for name, points in curves.items()},
+        "what_ifs": [
+            {"name": name, "max_rps_served": s.max_rps, "headroom": s.max_rps / needed - 1}
+            for name, s in found.items()
+        ],
+        "curves": curves,
     }

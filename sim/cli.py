@@ -6,10 +6,12 @@ Exit status: 0 done, 2 the run could not be made (bad input, a missing calibrati
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,13 +50,6 @@ def bad_input() -> Iterator[None]:
         fail(f"scenario: {where}: {first['msg']} (fix the scenario file)")
     except (CalibrationError, ValueError, OSError) as exc:
         fail(str(exc))
-
-
-def scenario_of(name: str, time_scale: float, user_scale: float) -> Scenario:
-    scenario = load_scenario(name)
-    if time_scale != 1.0 or user_scale != 1.0:
-        scenario = scenario.scaled(time=time_scale, users=user_scale)
-    return scenario
 
 
 def parse_instances(values: tuple[str, ...]) -> dict[str, int]:
@@ -136,7 +131,31 @@ def default_out(kind: str) -> Path:
     return Path("reports/sim") / f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-scenario_options = [
+@dataclass(frozen=True)
+class ScenarioOptions:
+    """What `run` and `capacity` share: the scenario, its calibration, the deployment and where
+    the seeds run."""
+
+    scenario_name: str
+    calibration: str
+    time_scale: float
+    user_scale: float
+    instances: tuple[str, ...]
+    cores: int | None
+    scheduler: str | None
+    jobs: int | None
+
+    def scenario(self) -> Scenario:
+        scenario = load_scenario(self.scenario_name)
+        if self.time_scale != 1.0 or self.user_scale != 1.0:
+            scenario = scenario.scaled(time=self.time_scale, users=self.user_scale)
+        return scenario
+
+    def deployed(self) -> dict[str, int]:
+        return parse_instances(self.instances)
+
+
+_SCENARIO_OPTIONS = (
     click.option("--scenario", "scenario_name", default="sale_day", show_default=True),
     click.option("--calibration", default=DEFAULT_CALIBRATION, show_default=True),
     click.option("--time-scale", type=float, default=1.0, show_default=True),
@@ -150,53 +169,59 @@ scenario_options = [
     click.option("--cores", type=click.IntRange(min=1), default=None),
     click.option("--scheduler", default=None, help="A Dask scheduler address for the sweep."),
     click.option("--jobs", type=click.IntRange(min=1), default=None, help="Local processes."),
-]
+)
 
 
-def with_scenario_options(command: Callable[..., T]) -> Callable[..., T]:
-    for option in reversed(scenario_options):
-        command = option(command)
-    return command
+def scenario_options(command: Callable[..., T]) -> Callable[..., T]:
+    """The shared options, handed to `command` as one `options: ScenarioOptions`."""
+
+    @functools.wraps(command)
+    def with_options(**kwargs: Any) -> T:
+        shared = {f.name: kwargs.pop(f.name) for f in fields(ScenarioOptions)}
+        return command(options=ScenarioOptions(**shared), **kwargs)
+
+    for option in reversed(_SCENARIO_OPTIONS):
+        with_options = option(with_options)
+    return with_options
 
 
 @sim.command("run")
-@with_scenario_options
+@scenario_options
 @click.option("--seeds", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
-def run_command(
-    scenario_name: str,
-    calibration: str,
-    time_scale: float,
-    user_scale: float,
-    instances: tuple[str, ...],
-    cores: int | None,
-    scheduler: str | None,
-    jobs: int | None,
-    seeds: int,
-    out: Path | None,
-) -> None:
+def run_command(options: ScenarioOptions, seeds: int, out: Path | None) -> None:
     """Simulate the scenario over many seeds; print per-operation results with 95% CIs."""
     with bad_input():
-        scenario = scenario_of(scenario_name, time_scale, user_scale)
-        calibrated = load_calibration(calibration)
-        deployed = parse_instances(instances)
+        scenario = options.scenario()
+        calibrated = load_calibration(options.calibration)
+        deployed = options.deployed()
         configs = [
-            config(scenario, calibrated, seed=scenario.seed + i, instances=deployed, cores=cores)
+            config(
+                scenario,
+                calibrated,
+                seed=scenario.seed + i,
+                instances=deployed,
+                cores=options.cores,
+            )
             for i in range(seeds)
         ]
-    with executor(scheduler, jobs) as pool:
+    with executor(options.scheduler, options.jobs) as pool:
         summaries = sweep(configs, pool, progress_bar(f"{scenario.name} seeds"))
     combined = combine(summaries)
     click.echo(table(combined))
     out = out or default_out("run")
     out.mkdir(parents=True, exist_ok=True)
-    document = {"scenario": scenario.name, "calibration": calibration, **to_json(combined)}
+    document = {
+        "scenario": scenario.name,
+        "calibration": options.calibration,
+        **to_json(combined),
+    }
     (out / "run.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     click.echo(f"sim: results in {out}")
 
 
 @sim.command("capacity")
-@with_scenario_options
+@scenario_options
 @click.option(
     "--target-scale",
     type=click.FloatRange(min=0, min_open=True),
@@ -207,17 +232,7 @@ def run_command(
 @click.option("--quick", is_flag=True, help="CI-sized: short runs, a coarse search.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 def capacity_command(
-    scenario_name: str,
-    calibration: str,
-    time_scale: float,
-    user_scale: float,
-    instances: tuple[str, ...],
-    cores: int | None,
-    scheduler: str | None,
-    jobs: int | None,
-    target_scale: float,
-    quick: bool,
-    out: Path | None,
+    options: ScenarioOptions, target_scale: float, quick: bool, out: Path | None
 ) -> None:
     """The highest rate within the scenario's gates, the bottleneck, instances for a target
     peak and what-ifs; writes capacity.json and plots."""
@@ -225,23 +240,24 @@ def capacity_command(
     from sim.plots import latency_vs_load, utilisation_bars
 
     with bad_input():
-        scenario = scenario_of(scenario_name, time_scale, user_scale)
-        calibrated = load_calibration(calibration)
-        deployed = parse_instances(instances)
-        config(scenario, calibrated, seed=0, instances=deployed, cores=cores)
+        scenario = options.scenario()
+        calibrated = load_calibration(options.calibration)
+        deployed = options.deployed()
+        config(scenario, calibrated, seed=0, instances=deployed, cores=options.cores)
     horizon_s, steps = (20.0, 2) if quick else (120.0, 5)
-    with executor(scheduler, jobs) as pool:
+    with executor(options.scheduler, options.jobs) as pool:
         answer = capacity(
             scenario,
             calibrated,
             pool,
             instances=deployed or None,
+            cores=options.cores,
             target_scale=target_scale,
             horizon_s=horizon_s,
             steps=steps,
             progress=lambda line: click.echo(line, err=True),
         )
-    answer["calibration"] = calibration
+    answer["calibration"] = options.calibration
     out = out or default_out("capacity")
     out.mkdir(parents=True, exist_ok=True)
     (out / "capacity.json").write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
@@ -291,9 +307,20 @@ QUICK_LEVELS = (5, 20)
 )
 @click.option("--quick", is_flag=True, help="CI-sized: two short levels, fitted on the first.")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--measured",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="An earlier validation.json: predict its measured levels again, without Locust.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 def validate_command(
-    calibration: str, scenario_name: str, quick: bool, seeds: int, out: Path | None
+    calibration: str,
+    scenario_name: str,
+    quick: bool,
+    seeds: int,
+    measured: Path | None,
+    out: Path | None,
 ) -> None:
     """Locust at several load levels against the served cluster; the twin fitted on two,
     predicting the rest; writes validation.json."""
@@ -305,23 +332,57 @@ def validate_command(
         base = Path(scenario_name)
         base = base if base.suffix else SCENARIOS / f"{scenario_name}.toml"
         load_scenario(base)
+        earlier = earlier_levels(measured) if measured else None
     users: tuple[int, ...] = QUICK_LEVELS if quick else FULL_LEVELS
     duration_s, ramp_s = (15.0, 2.0) if quick else (60.0, 5.0)
     fitted_on = users[:1] if quick else (users[1], users[3])
     out = out or default_out("validate")
-    answer = validate(
-        [Level(n, duration_s, ramp_s) for n in users],
-        fitted_on,
-        calibrated,
-        calibration,
-        out,
-        base=base,
-        seeds=seeds,
-        progress=lambda line: click.echo(line, err=True),
-    )
+    with bad_input():
+        answer = validate(
+            [Level(n, duration_s, ramp_s) for n in users],
+            fitted_on,
+            calibrated,
+            calibration,
+            out,
+            base=base,
+            seeds=seeds,
+            progress=lambda line: click.echo(line, err=True),
+            measured=earlier,
+        )
     (out / "validation.json").write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
     click.echo(validation_table(answer))
     click.echo(f"sim: results in {out}")
+
+
+def operation_table(answer: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{'users':>6} {'operation':<18} {'req/s meas/pred':>15} {'p50 ms meas/pred':>18} "
+        f"{'err':>5} {'p95 ms meas/pred':>18} {'err':>5}"
+    ]
+    for row in answer["levels"]:
+        for name, op in row.get("per_operation", {}).items():
+            m, p, e = op["measured"], op["predicted"], op["error"]
+            lines.append(
+                f"{row['users']:>6} {name:<18} {m['throughput']:>7.2f}/{p['throughput']:<7.2f} "
+                f"{m['p50_ms']:>8.1f}/{p['p50_ms']:<9.1f} {e['p50']:>5.0%} "
+                f"{m['p95_ms']:>8.1f}/{p['p95_ms']:<9.1f} {e['p95']:>5.0%}"
+            )
+    return lines
+
+
+def earlier_levels(path: Path) -> list[dict[str, Any]]:
+    """The measured levels of an earlier validation.json (one this version wrote)."""
+    try:
+        levels: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["levels"]
+        complete = all("per_operation" in level["stats"] and "usage" in level for level in levels)
+    except (json.JSONDecodeError, KeyError, TypeError):
+        complete = False
+    if not complete:
+        raise ValueError(
+            f"--measured {path}: not a validation.json with per-operation statistics; "
+            "run `estore sim validate` without --measured to measure again"
+        )
+    return levels
 
 
 def validation_table(answer: dict[str, Any]) -> str:
@@ -337,6 +398,7 @@ def validation_table(answer: dict[str, Any]) -> str:
             f"{m['p50_ms']:>8.1f}/{p['p50_ms']:<9.1f} {e['p50']:>5.0%} "
             f"{m['p95_ms']:>8.1f}/{p['p95_ms']:<9.1f} {e['p95']:>5.0%}"
         )
+    lines += operation_table(answer)
     goal = answer["goal"]
     lines.append(
         f"goal (held-out levels): throughput {goal['throughput']:.0%}, p50 {goal['p50']:.0%}, "

@@ -52,9 +52,12 @@ class Demand:
 
 @dataclass(frozen=True)
 class Cpu:
-    """The handler computes on its service's loop."""
+    """The handler computes on its service's loop, in `turns` equal parts: it gives the loop
+    up between them (an await that really waits), and waits its turn again behind whatever
+    else is ready, as an asyncio task does."""
 
     demand: Demand
+    turns: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class Store:
 
     kind: Literal["mongo", "redis"]
     demand: Demand
-    # An in-process fake computes on the caller's loop; a real store is awaited.
+    # An in-process fake computes on the caller's loop (in `turns` parts, as Cpu); a real
+    # store is awaited.
     computes: bool = False
+    turns: int = 1
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,17 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class LoadGenerator:
+    """The load generator's own CPU per request (Locust's HTTP client: building, sending and
+    reading it), half before the request reaches the system and half after its answer, so it
+    is in the latency the generator measures. Its `processes` are loops of their own; with
+    `Deployment.cores` set they compute on the same cores as the services (one machine)."""
+
+    demand: Demand
+    processes: int = 1
+
+
+@dataclass(frozen=True)
 class WhatIf:
     """Changes to the world: a service's CPU `slower` by a factor, services `down`, each call
     to a store kind `store_added` seconds slower."""
@@ -168,6 +184,7 @@ class Config:
     what_if: WhatIf = WhatIf()
     seed: int = 0
     sample_every_s: float = 1.0
+    load_generator: LoadGenerator | None = None
 
 
 @dataclass
@@ -428,6 +445,15 @@ class Twin:
                     raise ValueError(f"{name}: a deployment needs at least one instance")
                 self.services[name] = _Service(env, loops, deployment.pooled, self.cores)
         self.redis = _Station(env, self.res.redis_pool, None)
+        generator = config.load_generator
+        self.client = (
+            None
+            if generator is None
+            else (
+                _Station(env, generator.processes, self.cores),
+                generator.demand.sampler(self.rng, 0.5),
+            )
+        )
         self.breakers: dict[tuple[str, str], _Breaker] = {}
         self.cpu_of = dict.fromkeys(self.services, 0.0)
         self.entries = {
@@ -440,7 +466,7 @@ class Twin:
         program: list[tuple[int, Any, Any]] = []
         for step in steps:
             if isinstance(step, Cpu):
-                program.append((_CPU, step.demand.sampler(self.rng, slower), None))
+                program.append((_CPU, step.demand.sampler(self.rng, slower), step.turns))
             elif isinstance(step, Store):
                 program += self._store(step)
             elif isinstance(step, Call):
@@ -460,7 +486,7 @@ class Twin:
         added = self.config.what_if.store_added.get(step.kind, 0.0)
         pool = self.redis if step.kind == "redis" else None
         if step.computes:
-            compute = (_CPU, step.demand.sampler(self.rng), None)
+            compute = (_CPU, step.demand.sampler(self.rng), step.turns)
             return [compute, (_WAIT, pool, lambda: added)] if added > 0 else [compute]
         draw = step.demand.sampler(self.rng)
         return [(_WAIT, pool, (lambda: draw() + added) if added else draw)]
@@ -490,7 +516,12 @@ class Twin:
         for op, first, second in program:
             if op == _CPU:
                 seconds = first()
-                yield loop.hold(seconds)
+                if second == 1:
+                    yield loop.hold(seconds)
+                else:
+                    part = seconds / second
+                    for _ in range(second):
+                        yield loop.hold(part)
                 if env.now >= self.warmup_s:
                     self.cpu_of[service] += seconds
             elif op == _WAIT:
@@ -577,7 +608,12 @@ class _Recorder:
     def timed(self, env: simpy.Environment, twin: Twin, name: str) -> Proc:
         started = env.now
         service, where, program = twin.entries[name]
+        client = twin.client
+        if client is not None:
+            yield client[0].hold(client[1]())
         ok = where is not None and (yield from twin.handle(service, where.pick(), program))
+        if client is not None:
+            yield client[0].hold(client[1]())
         if started >= self.warmup_s:
             self.rows.append((self.index[name], started, env.now - started, ok))
         return ok

@@ -23,6 +23,7 @@ from sim.model import (
     Cpu,
     Demand,
     Deployment,
+    LoadGenerator,
     Operation,
     Parallel,
     Step,
@@ -71,6 +72,10 @@ def operations(calibration: Mapping[str, Any], *, redis_computes: bool) -> dict[
     return built
 
 
+def _median(counts: list[int]) -> float:
+    return float(statistics.median(counts)) if counts else 0.0
+
+
 def _samples(values: list[float]) -> Demand:
     seconds = tuple(v * US for v in values)
     return Demand(statistics.fmean(seconds) if seconds else 0.0, "empirical", seconds)
@@ -82,9 +87,13 @@ def _steps(node: Mapping[str, Any], redis_computes: bool, operation: str) -> tup
     count = round(statistics.median(len(c) for c in calls)) if calls else 0
     if count:
         pooled = _samples([s for c in calls for s in c])
-        steps += [Store("redis", pooled, computes=redis_computes)] * count
+        # The loop turns the fake's calls took, shared out over them (at least one each).
+        turns = _median(node.get("redis_turns", []))
+        each = max(1, round(turns / count))
+        steps += [Store("redis", pooled, computes=redis_computes, turns=each)] * count
+    turns_of = node.get("turns") or [[] for _ in node["cpu_us"]]
     for index, segment in enumerate(node["cpu_us"]):
-        steps.append(Cpu(_samples(segment)))
+        steps.append(Cpu(_samples(segment), turns=max(1, round(_median(turns_of[index])))))
         if index < len(node["groups"]):
             group = [_call(child, redis_computes, operation) for child in node["groups"][index]]
             steps.append(group[0] if len(group) == 1 else Parallel(tuple((c,) for c in group)))
@@ -168,6 +177,7 @@ def config(
     cores: int | None = None,
     what_if: WhatIf | None = None,
     warmup_s: float = 0.0,
+    load_generator: LoadGenerator | None = None,
 ) -> Config:
     return Config(
         operations=operations(calibration, redis_computes=not instances),
@@ -178,4 +188,5 @@ def config(
         resilience=Resilience.from_settings(),
         what_if=what_if or WhatIf(),
         seed=seed,
+        load_generator=load_generator,
     )

@@ -50,14 +50,24 @@ def test_every_operation_has_its_samples_and_cpu_times(calibration: dict) -> Non
     assert len(calibration["commit"]) == 40
 
 
+def test_the_gateway_gives_its_loop_up_between_the_turns_of_a_request(calibration: dict) -> None:
+    tree = calibration["operations"]["gql Product"]["shapes"][0]["tree"]
+    assert len(tree["turns"]) == len(tree["cpu_us"])
+    assert all(len(counts) == REPEATS for counts in tree["turns"])
+    # It awaits each subgraph's answer, so the segments after the calls take turns of their own.
+    assert all(min(counts) >= 1 for counts in tree["turns"][1:])
+
+
 def test_the_checker_catches_a_negative_or_missing_cpu_time(calibration: dict) -> None:
     broken = json.loads(json.dumps(calibration))
     tree = broken["operations"]["gql Products"]["shapes"][0]["tree"]
     tree["cpu_us"][0] = [-1.0] * REPEATS
     broken["operations"]["gql Search"]["shapes"][0]["tree"]["cpu_us"][0] = []
+    broken["operations"]["gql Login"]["shapes"][0]["tree"]["turns"].pop()
     found = problems(broken)
     assert any("gql Products" in p for p in found)
     assert any("gql Search" in p for p in found)
+    assert any("gql Login" in p and "turns" in p for p in found)
 
 
 def test_a_written_calibration_builds_every_operation(calibration: dict, tmp_path: Path) -> None:
