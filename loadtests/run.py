@@ -27,9 +27,10 @@ from typing import IO, Any
 
 from estore.kit.identity import Role
 from estore.kit.settings import SERVICE_PORTS
+from estore.kit.testing import free_ports
 from loadtests.api import Api, ApiError
 from loadtests.scenario import load_scenario
-from loadtests.serve import BASELINE, READY, REPORT, free_ports
+from loadtests.serve import BASELINE, READY, REPORT
 from loadtests.stage import demo, stage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +116,8 @@ def locust_commands(
         lead += ["--web-host", "127.0.0.1", "--web-port", str(args.web_port)]
     if not args.workers:
         return [lead]
-    port = str(free_ports(["master"])["master"])
+    [master_port] = free_ports(1)
+    port = str(master_port)
     lead += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port]
     lead += ["--expect-workers", str(args.workers)]
     worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", port]

@@ -21,13 +21,13 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 from typing import Any
 
 from estore.cluster import SERVICES, Cluster
 from estore.kit.observability import configure_logging
 from estore.kit.settings import SERVICE_PORTS
+from estore.kit.testing import free_ports
 from estore.processes import Supervisor, describe_status, redis_for_processes, service_children
 from estore.seed import seed
 from loadtests import snapshot
@@ -40,19 +40,11 @@ BASELINE = "@baseline"
 START_TIMEOUT_S = 60.0
 
 
-def free_ports(names: list[str]) -> dict[str, int]:
-    sockets = [socket.socket() for _ in names]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = {name: s.getsockname()[1] for name, s in zip(names, sockets, strict=True)}
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def choose_ports(auto_ports: bool) -> dict[str, int]:
     names = list(SERVICES)
-    return free_ports(names) if auto_ports else {n: SERVICE_PORTS[n] for n in names}
+    if auto_ports:
+        return dict(zip(names, free_ports(len(names)), strict=True))
+    return {n: SERVICE_PORTS[n] for n in names}
 
 
 def build_cluster(scenario: Scenario, auto_ports: bool) -> Cluster:
