@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,6 +30,7 @@ from estore.kit.faults import Faults
 from estore.kit.identity import Caller, KeyRing, Role
 from estore.kit.identity.tokens import TokenIssuer
 from estore.kit.ids import SeededIds, using
+from estore.kit.testing import free_ports
 from estore.services.auth.service import AuthService
 
 T = TypeVar("T")
@@ -73,7 +73,9 @@ class Session:
                 services=SERVICES,
                 overrides=overrides(),
                 served=self.served,
-                ports=_free_ports(SERVICES) if self.served else None,
+                ports=dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+                if self.served
+                else None,
             )
         )
         self._serving: asyncio.Task[None] | None = None
@@ -189,20 +191,6 @@ def session() -> Session:
     if _session is None:
         _session = Session(served=os.environ.get(SERVED_ENV) == "1")
     return _session
-
-
-def _free_ports(names: tuple[str, ...]) -> dict[str, int]:
-    """A free loopback port per service (asked of the kernel, then let go)."""
-    ports: dict[str, int] = {}
-    holders = []
-    for name in names:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        holders.append(sock)
-        ports[name] = sock.getsockname()[1]
-    for sock in holders:
-        sock.close()
-    return ports
 
 
 async def _ready(ready: asyncio.Event, serving: asyncio.Task[None]) -> None:

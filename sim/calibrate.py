@@ -33,11 +33,11 @@ from opentelemetry.trace import get_current_span
 from estore.cluster import Cluster
 from estore.kit.bootstrap import Wiring
 from estore.kit.identity import Role
+from estore.kit.testing import free_ports
 from estore.seed import seed
 from loadtests import operations as ops
 from loadtests.api import Api
 from loadtests.scenario import Scenario
-from loadtests.serve import free_ports
 from loadtests.stage import demo, stage
 
 CALIBRATIONS = Path(__file__).parent / "calibrations"
@@ -367,7 +367,10 @@ async def _cluster(
     from estore.cluster import SERVICES
 
     cluster = Cluster(
-        wiring, served=True, ports=free_ports(list(SERVICES)), overrides=scenario.server
+        wiring,
+        served=True,
+        ports=dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
+        overrides=scenario.server,
     )
     ready = asyncio.Event()
     serving = asyncio.create_task(cluster.serve("127.0.0.1", ready))

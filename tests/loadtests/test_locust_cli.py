@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from estore.kit.testing import free_ports
 from loadtests.run import LOCUSTFILE, ROOT, _env, _read_tagged, served_cluster
-from loadtests.serve import READY, free_ports
+from loadtests.serve import READY
 from tests.loadtests.sales import assert_the_storefront_spoke_graphql, short_sale
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +77,7 @@ def test_a_standalone_headless_run_stages_the_sale_and_confirms_orders(
 def test_a_master_with_one_worker_stages_once_and_confirms_orders(
     host: str, sale: Path, tmp_path: Path
 ) -> None:
-    port = str(free_ports(["master"])["master"])
+    port = str(free_ports(1)[0])
     master = headless(host, sale, tmp_path, "--master", "--expect-workers", "1")
     master += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port]
     worker = locust("--worker", "--master-host", "127.0.0.1", "--master-port", port)
