@@ -51,9 +51,11 @@ def test_every_operation_has_its_samples_and_cpu_times(calibration: dict) -> Non
 
 
 def test_the_gateway_gives_its_loop_up_between_the_turns_of_a_request(calibration: dict) -> None:
-    tree = calibration["operations"]["gql Product"]["shapes"][0]["tree"]
+    # A sample whose call tree differed (a cache warmed mid-run) is a shape of its own.
+    shape = calibration["operations"]["gql Product"]["shapes"][0]
+    tree = shape["tree"]
     assert len(tree["turns"]) == len(tree["cpu_us"])
-    assert all(len(counts) == REPEATS for counts in tree["turns"])
+    assert all(len(counts) == shape["samples"] for counts in tree["turns"])
     # It awaits each subgraph's answer, so the segments after the calls take turns of their own.
     assert all(min(counts) >= 1 for counts in tree["turns"][1:])
 
