@@ -140,7 +140,7 @@ def mutants(seed: int, limit: int, names: tuple[str, ...]) -> None:
             )
         else:
             uncaught.append(name)
-            click.echo(f"UNCAUGHT {name:<24} in {limit} schedules: {MUTANTS[name].bug}")
+            click.echo(f"UNCAUGHT {name:<24} in {limit} schedules: {mutant(name).bug}")
     click.echo(f"{len(chosen) - len(uncaught)}/{len(chosen)} mutants caught")
     sys.exit(OK if not uncaught else VIOLATION)
 

@@ -79,6 +79,14 @@ def test_the_mutant_check_passes_when_its_mutants_are_caught() -> None:
     assert "caught   double_charge" in output and "1/1 mutants caught" in output
 
 
+def test_an_uncaught_targeted_mutant_exits_1_naming_its_bug() -> None:
+    # Targeted mutants need a schedule made for them: one random schedule does not catch this.
+    code, output = _invoke("mutants", "--only", "late_charge_unvoided", "--limit", "1")
+
+    assert code == 1, output
+    assert "UNCAUGHT late_charge_unvoided" in output and "a late charge lands" in output
+
+
 def test_an_unknown_mutant_exits_2_with_a_clear_error() -> None:
     code, output = _invoke("mutants", "--only", "no_such_bug")
 
